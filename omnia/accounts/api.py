@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from omnia.accounts import actions, queries
+from omnia.accounts.schemas import MeOut, TokenCreatedOut, TokenIn, TokenOut, UserIn, UserOut
+from omnia.core.errors import ValidationFailed
+from omnia.core.pagination import Page, paginate
+from omnia.core.permissions import Section, authorize
+from omnia.inventory import queries as inventory_queries
+
+router = Router(tags=["people and access"])
+
+
+@router.get("/me", response=MeOut, summary="Who this token is")
+def me(request: HttpRequest) -> MeOut:
+    token = request.auth  # type: ignore[attr-defined]
+    return MeOut(kind="token", name=token.name, role=token.role, scopes=token.scopes)
+
+
+@router.get("/users", response=Page[UserOut])
+def list_users(request: HttpRequest, cursor: str | None = None, limit: int = Query(50)) -> dict[str, object]:
+    authorize(request.auth, Section.USERS)  # type: ignore[attr-defined]
+    return paginate(queries.list_users(), cursor=cursor, limit=limit, serialize=UserOut.of, newest_first=False)
+
+
+@router.post("/users", response={201: UserOut})
+def create_user(request: HttpRequest, payload: UserIn) -> tuple[int, UserOut]:
+    authorize(request.auth, Section.USERS, write=True)  # type: ignore[attr-defined]
+    store = None
+    if payload.store:
+        store = inventory_queries.get_location_by_code(payload.store)
+        if store is None:
+            raise ValidationFailed(f"No location with code {payload.store!r}.", field="store", code="STORE_INVALID")
+    user = actions.check_create_user(
+        actor=request.auth, email=payload.email, password=payload.password, role=payload.role,  # type: ignore[attr-defined]
+        first_name=payload.first_name, last_name=payload.last_name, store=store,
+    )
+    return 201, UserOut.of(user)
+
+
+@router.get("/tokens", response=Page[TokenOut])
+def list_tokens(request: HttpRequest, cursor: str | None = None, limit: int = Query(50)) -> dict[str, object]:
+    authorize(request.auth, Section.USERS)  # type: ignore[attr-defined]
+    return paginate(queries.list_tokens(), cursor=cursor, limit=limit, serialize=TokenOut.of)
+
+
+@router.post("/tokens", response={201: TokenCreatedOut})
+def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenCreatedOut]:
+    authorize(request.auth, Section.USERS, write=True)  # type: ignore[attr-defined]
+    issued = actions.check_create_token(actor=request.auth, name=payload.name, scopes=payload.scopes,  # type: ignore[attr-defined]
+                                        role=payload.role)
+    return 201, TokenCreatedOut(**TokenOut.of(issued.token).model_dump(), secret=issued.secret)
+
+
+@router.delete("/tokens/{token_id}", response=TokenOut, summary="Revoke a token")
+def revoke_token(request: HttpRequest, token_id: int) -> TokenOut:
+    authorize(request.auth, Section.USERS, write=True)  # type: ignore[attr-defined]
+    return TokenOut.of(actions.do_revoke_token(actor=request.auth, token_id=token_id))  # type: ignore[attr-defined]

@@ -1,0 +1,245 @@
+"""The `omnia` command: serve, worker, demo, migrate, createuser, token, check-integrity."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from omnia.core.config import ConfigError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def _setup() -> None:
+    """Configure Django from OMNIA_* variables; a bad value stops here with a clear message."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omnia.settings")
+    import django
+
+    django.setup()
+
+
+def _check_database() -> None:
+    from django.conf import settings
+    from django.db import connection
+    from django.db.utils import OperationalError
+
+    try:
+        connection.ensure_connection()
+    except OperationalError as exc:
+        db = settings.DATABASES["default"]
+        where = db.get("HOST") or db.get("NAME")
+        raise ConfigError("OMNIA_DATABASE_URL", f"cannot connect to the database at {where}: {exc}".strip()) from exc
+
+
+def _migrate(verbosity: int = 0) -> None:
+    from django.core.management import call_command
+
+    _check_database()
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+def start_worker_thread() -> Any:
+    """Run a task worker in a daemon thread of this process; returns the worker (set .running=False to stop)."""
+    from django.utils.crypto import get_random_string
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    worker = Worker(queue_names=["*"], interval=0.5, batch=False, backend_name="default", startup_delay=False,
+                    max_tasks=None, worker_id=f"serve-{get_random_string(12)}", excluded_queue_names=[])
+    thread = threading.Thread(target=worker.run, name="omnia-task-worker", daemon=True)
+    thread.start()
+    return worker
+
+
+def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None = None) -> None:
+    import uvicorn
+
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    worker = start_worker_thread() if with_worker else None
+    config = uvicorn.Config("omnia.asgi:application", host=host, port=port, lifespan="off",
+                            log_level="warning", ws="websockets-sansio", proxy_headers=True)
+    server = uvicorn.Server(config)
+    print(banner or f"Omnia is serving at http://{host}:{port}/", flush=True)
+    try:
+        server.run()
+    finally:
+        if worker is not None:
+            worker.running = False
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    _setup()
+    _check_database()
+    serve(args.host, args.port, with_worker=not args.no_worker)
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    _setup()
+    _check_database()
+    from django.core.management import call_command
+
+    call_command("db_worker", queue_name="*", interval=args.interval, reload=False)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    _setup()
+    _migrate(verbosity=1)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    _setup()
+    _migrate()
+    from omnia.demo import runner
+
+    info = runner.prepare_demo(size=args.size, seed=args.seed, host=args.host, port=args.port)
+    if args.no_serve:
+        print(runner.banner(info), flush=True)
+        return
+    serve(args.host, args.port, banner=runner.banner(info))
+
+
+def cmd_createuser(args: argparse.Namespace) -> None:
+    _setup()
+    _check_database()
+    from omnia.accounts import actions
+    from omnia.core.errors import DomainError
+    from omnia.inventory import queries as inventory_queries
+
+    password = args.password or os.environ.get("OMNIA_NEW_PASSWORD") or getpass.getpass("Password: ")
+    store = None
+    if args.store:
+        store = inventory_queries.get_location_by_code(args.store)
+        if store is None:
+            raise SystemExit(f"omnia: no location with code {args.store!r}")
+    try:
+        user = actions.check_create_user(actor=None, email=args.email, password=password, role=args.role,
+                                         first_name=args.first_name, last_name=args.last_name, store=store)
+    except DomainError as exc:
+        raise SystemExit(f"omnia: {exc.field or 'error'}: {exc.message}") from exc
+    print(f"Created {user.role} {user.email}")
+
+
+def cmd_token_create(args: argparse.Namespace) -> None:
+    _setup()
+    _check_database()
+    from omnia.accounts import actions
+    from omnia.core.errors import DomainError
+
+    try:
+        issued = actions.check_create_token(actor=None, name=args.name, scopes=args.scopes.split(","),
+                                            role=args.role)
+    except DomainError as exc:
+        raise SystemExit(f"omnia: {exc.field or 'error'}: {exc.message}") from exc
+    print(issued.secret)
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> None:
+    _setup()
+    _check_database()
+    from omnia.accounts import actions
+    from omnia.core.errors import DomainError
+
+    try:
+        token = actions.do_revoke_token(actor=None, token_id=args.id)
+    except DomainError as exc:
+        raise SystemExit(f"omnia: {exc.message}") from exc
+    print(f"Revoked {token}")
+
+
+def cmd_token_list(args: argparse.Namespace) -> None:
+    _setup()
+    _check_database()
+    from omnia.accounts import queries
+
+    for token in queries.list_tokens():
+        state = "revoked" if token.revoked_at else "active"
+        used = token.last_used_at.isoformat() if token.last_used_at else "never"
+        print(f"{token.pk}\t{token.name}\t{token.prefix}\t{token.role}\t{','.join(token.scopes)}\t{state}\tlast used {used}")
+
+
+def cmd_check_integrity(args: argparse.Namespace) -> None:
+    _setup()
+    _check_database()
+    from omnia.inventory import queries
+
+    drift = queries.list_stock_drift()
+    for row in drift:
+        print(f"drift: variant {row['variant_id']} at location {row['location_id']}: "
+              f"on hand {row['on_hand']}, ledger {row['ledger']}")
+    if drift:
+        raise SystemExit(1)
+    print("Stock ledger: on hand equals the ledger everywhere.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="omnia", description="Omnia: omnichannel commerce and messaging.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_host_port(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default=DEFAULT_HOST)
+        p.add_argument("--port", type=int, default=DEFAULT_PORT)
+
+    p = sub.add_parser("serve", help="HTTP + WebSockets server with a task worker, in one process")
+    add_host_port(p)
+    p.add_argument("--no-worker", action="store_true", help="do not run the task worker thread")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run the task worker alone")
+    p.add_argument("--interval", type=float, default=1.0)
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("demo", help="migrate, load the demo shop if the database is empty, serve")
+    add_host_port(p)
+    p.add_argument("--size", choices=["small", "large"], default="small")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--no-serve", action="store_true", help="load and write demo.json, then exit")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("migrate", help="create or update the database tables")
+    p.set_defaults(func=cmd_migrate)
+
+    from omnia.core.permissions import Role
+
+    p = sub.add_parser("createuser", help="create a console user")
+    p.add_argument("--email", required=True)
+    p.add_argument("--role", required=True, choices=list(Role.values))
+    p.add_argument("--store", help="location code (clerks)")
+    p.add_argument("--first-name", default="")
+    p.add_argument("--last-name", default="")
+    p.add_argument("--password", help="default: OMNIA_NEW_PASSWORD or a prompt")
+    p.set_defaults(func=cmd_createuser)
+
+    p = sub.add_parser("token", help="API tokens")
+    tsub = p.add_subparsers(dest="token_command", required=True)
+    t = tsub.add_parser("create", help="create a token and print its secret (shown once)")
+    t.add_argument("--name", required=True)
+    t.add_argument("--scopes", required=True, help="comma-separated, e.g. customers:read,orders:write or *")
+    t.add_argument("--role", default="manager", choices=["owner", "manager", "operator"])
+    t.set_defaults(func=cmd_token_create)
+    t = tsub.add_parser("revoke", help="revoke a token by id")
+    t.add_argument("id", type=int)
+    t.set_defaults(func=cmd_token_revoke)
+    t = tsub.add_parser("list", help="list tokens")
+    t.set_defaults(func=cmd_token_list)
+
+    p = sub.add_parser("check-integrity", help="verify that stock on hand equals the ledger")
+    p.set_defaults(func=cmd_check_integrity)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except ConfigError as exc:
+        print(f"omnia: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from omnia.core import permissions
+from omnia.core.permissions import Section
+
+NAVIGATION = [
+    (Section.INBOX, _("Inbox"), "console:inbox", "inbox"),
+    (Section.CUSTOMERS, _("Customers"), "console:customers", "users"),
+    (Section.ORDERS, _("Orders"), "console:orders", "receipt"),
+    (Section.STOCK, _("Stock"), "console:stock", "boxes"),
+    (Section.ANALYTICS, _("Analytics"), "console:analytics", "chart"),
+    (Section.SETTINGS, _("Settings"), "console:settings", "gear"),
+]
+
+
+def navigation_for(user: Any) -> list[dict[str, Any]]:
+    return [
+        {"section": section.value, "label": label, "url": reverse(url_name), "icon": icon}
+        for section, label, url_name, icon in NAVIGATION
+        if permissions.can(user, section)
+    ]
+
+
+def console(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"nav_items": navigation_for(user)}

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from omnia.console.consumers import ConsoleConsumer
+
+websocket_urlpatterns = [path("ws/console/", ConsoleConsumer.as_asgi())]

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from omnia.console import views
+
+app_name = "console"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("account/password/", views.password_change, name="password_change"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("customers/", views.customers, name="customers"),
+    path("orders/", views.orders, name="orders"),
+    path("stock/", views.stock, name="stock"),
+    path("analytics/", views.analytics, name="analytics"),
+    path("settings/", views.settings_overview, name="settings"),
+    path("settings/users/", views.settings_users, name="settings_users"),
+    path("settings/tokens/", views.settings_tokens, name="settings_tokens"),
+    path("settings/tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke_token"),
+    path("settings/audit/", views.settings_audit, name="settings_audit"),
+]

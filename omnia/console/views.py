@@ -1,0 +1,239 @@
+"""Console pages. Thin: parse the request, check the role, call queries/actions, render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
+
+from omnia.accounts import actions as accounts_actions
+from omnia.accounts import queries as accounts_queries
+from omnia.catalog import queries as catalog_queries
+from omnia.console.context_processors import navigation_for
+from omnia.core import permissions
+from omnia.core.audit import list_audit
+from omnia.core.errors import DomainError
+from omnia.core.permissions import Role, Section
+from omnia.customers import queries as customers_queries
+from omnia.inventory import queries as inventory_queries
+from omnia.orders import queries as orders_queries
+from omnia.orders.models import Order, Source
+
+View = Callable[..., HttpResponse]
+
+
+def section_required(section: str) -> Callable[[View], View]:
+    """Log-in required, and the user's role must allow `section`; otherwise a 403 page."""
+
+    def decorate(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not permissions.can(request.user, section):  # type: ignore[arg-type]
+                return render(request, "console/forbidden.html", status=403)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = "ok"
+    except Exception:
+        database = "unavailable"
+    status = 200 if database == "ok" else 503
+    return JsonResponse({"status": "ok" if status == 200 else "degraded", "database": database}, status=status)
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(label=_("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True,
+                                                                                  "autocomplete": "email"}))
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "console/login.html"
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    items = navigation_for(request.user)
+    if not items:
+        return render(request, "console/forbidden.html", status=403)
+    return redirect(items[0]["url"])
+
+
+@login_required
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        accounts_actions.do_set_password(actor=request.user, user=request.user,  # type: ignore[arg-type]
+                                         password=form.cleaned_data["new_password1"])
+        update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
+        messages.success(request, _t("Your password has been changed."))
+        return redirect("console:home")
+    return render(request, "console/password_change.html", {"form": form})
+
+
+def _page(request: HttpRequest, queryset: Any, per_page: int = 50) -> Any:
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+@section_required(Section.INBOX)
+def inbox(request: HttpRequest) -> HttpResponse:
+    return render(request, "console/inbox.html", {"topics": "inbox"})
+
+
+@section_required(Section.CUSTOMERS)
+def customers(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()
+    page = _page(request, customers_queries.search_customers(q))
+    template = "console/customers_results.html" if request.htmx else "console/customers.html"  # type: ignore[attr-defined]
+    return render(request, template, {"page": page, "q": q, "topics": "customers"})
+
+
+@section_required(Section.ORDERS)
+def orders(request: HttpRequest) -> HttpResponse:
+    source = request.GET.get("source", "")
+    status = request.GET.get("status", "")
+    location_id = None
+    user = request.user
+    if getattr(user, "role", None) == Role.CLERK and request.GET.get("mine", "1") == "1":
+        location_id = user.store_id  # type: ignore[union-attr]
+    qs = orders_queries.list_orders(source=source if source in Source.values else "",
+                                    status=status if status in Order.Status.values else "",
+                                    location_id=location_id)
+    page = _page(request, qs)
+    template = "console/orders_results.html" if request.htmx else "console/orders.html"  # type: ignore[attr-defined]
+    return render(request, template, {
+        "page": page, "source": source, "status": status, "sources": Source.choices,
+        "statuses": Order.Status.choices, "clerk_store": location_id, "topics": "orders",
+    })
+
+
+@section_required(Section.STOCK)
+def stock(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()
+    locations = list(inventory_queries.list_locations())
+    products = catalog_queries.search_products(q) if q else catalog_queries.search_products().none()
+    page = _page(request, products, per_page=20)
+    levels = inventory_queries.stock_table([v.pk for p in page for v in p.variants.all()])
+    rows = [
+        {"product": p, "variant": v, "cells": [levels.get((v.pk, loc.pk)) for loc in locations]}
+        for p in page for v in p.variants.all()
+    ]
+    template = "console/stock_results.html" if request.htmx else "console/stock.html"  # type: ignore[attr-defined]
+    return render(request, template, {
+        "q": q, "locations": locations, "rows": rows, "page": page,
+        "summary": inventory_queries.location_summary(), "topics": "stock",
+        "my_store": getattr(request.user, "store_id", None),
+    })
+
+
+@section_required(Section.ANALYTICS)
+def analytics(request: HttpRequest) -> HttpResponse:
+    report = orders_queries.sales_by_month_and_source()
+    return render(request, "console/analytics.html", {"report": report, "topics": "analytics"})
+
+
+@section_required(Section.SETTINGS)
+def settings_overview(request: HttpRequest) -> HttpResponse:
+    return render(request, "console/settings.html", {
+        "locations": inventory_queries.list_locations(active_only=False),
+        "can_users": permissions.can(request.user, Section.USERS),  # type: ignore[arg-type]
+        "can_audit": permissions.can(request.user, Section.AUDIT),  # type: ignore[arg-type]
+    })
+
+
+class UserForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail"))
+    first_name = forms.CharField(label=_("First name"), required=False)
+    last_name = forms.CharField(label=_("Last name"), required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    store = forms.ModelChoiceField(label=_("Store"), required=False, queryset=inventory_queries.list_stores())
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+
+
+def _apply_domain_error(form: forms.Form, exc: DomainError) -> None:
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, exc.message)
+
+
+@section_required(Section.USERS)
+def settings_users(request: HttpRequest) -> HttpResponse:
+    form = UserForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = accounts_actions.check_create_user(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            _apply_domain_error(form, exc)
+        else:
+            messages.success(request, _t("User %(email)s created.") % {"email": user.email})
+            return redirect("console:settings_users")
+    return render(request, "console/settings_users.html", {"form": form, "users": accounts_queries.list_users()})
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=_("Integration name"), max_length=100)
+    role = forms.ChoiceField(label=_("Acts as"), choices=[c for c in Role.choices if c[0] != Role.CLERK],
+                             initial=Role.MANAGER)
+    scopes = forms.MultipleChoiceField(label=_("Scopes"), widget=forms.CheckboxSelectMultiple,
+                                       choices=[(s, s) for s in permissions.scope_names()])
+
+
+@section_required(Section.USERS)
+def settings_tokens(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST or None)
+    issued = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = accounts_actions.check_create_token(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            _apply_domain_error(form, exc)
+        else:
+            form = TokenForm()
+    return render(request, "console/settings_tokens.html", {
+        "form": form, "issued": issued, "tokens": accounts_queries.list_tokens(),
+    })
+
+
+@require_POST
+@section_required(Section.USERS)
+def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = accounts_actions.do_revoke_token(actor=request.user, token_id=token_id)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _t("Token %(name)s revoked.") % {"name": token.name})
+    return redirect("console:settings_tokens")
+
+
+@section_required(Section.AUDIT)
+def settings_audit(request: HttpRequest) -> HttpResponse:
+    page = _page(request, list_audit())
+    return render(request, "console/settings_audit.html", {"page": page})
