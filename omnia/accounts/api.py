@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from omnia.accounts import actions, queries
 from omnia.accounts.schemas import MeOut, TokenCreatedOut, TokenIn, TokenOut, UserIn, UserOut
@@ -26,7 +26,7 @@ def list_users(request: HttpRequest, cursor: str | None = None, limit: int = Que
 
 
 @router.post("/users", response={201: UserOut})
-def create_user(request: HttpRequest, payload: UserIn) -> tuple[int, UserOut]:
+def create_user(request: HttpRequest, payload: UserIn) -> Status[UserOut]:
     authorize(request.auth, Section.USERS, write=True)  # type: ignore[attr-defined]
     store = None
     if payload.store:
@@ -37,7 +37,7 @@ def create_user(request: HttpRequest, payload: UserIn) -> tuple[int, UserOut]:
         actor=request.auth, email=payload.email, password=payload.password, role=payload.role,  # type: ignore[attr-defined]
         first_name=payload.first_name, last_name=payload.last_name, store=store,
     )
-    return 201, UserOut.of(user)
+    return Status(201, UserOut.of(user))
 
 
 @router.get("/tokens", response=Page[TokenOut])
@@ -47,11 +47,11 @@ def list_tokens(request: HttpRequest, cursor: str | None = None, limit: int = Qu
 
 
 @router.post("/tokens", response={201: TokenCreatedOut})
-def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenCreatedOut]:
+def create_token(request: HttpRequest, payload: TokenIn) -> Status[TokenCreatedOut]:
     authorize(request.auth, Section.USERS, write=True)  # type: ignore[attr-defined]
     issued = actions.check_create_token(actor=request.auth, name=payload.name, scopes=payload.scopes,  # type: ignore[attr-defined]
                                         role=payload.role)
-    return 201, TokenCreatedOut(**TokenOut.of(issued.token).model_dump(), secret=issued.secret)
+    return Status(201, TokenCreatedOut(**TokenOut.of(issued.token).model_dump(), secret=issued.secret))
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut, summary="Revoke a token")

@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
@@ -157,15 +158,31 @@ def stock(request: HttpRequest) -> HttpResponse:
 @section_required(Section.ANALYTICS)
 def analytics(request: HttpRequest) -> HttpResponse:
     report = orders_queries.sales_by_month_and_source()
-    return render(request, "console/analytics.html", {"report": report, "topics": "analytics"})
+    source_labels = dict(Source.choices)
+    chart = {
+        "labels": report["months"],
+        "datasets": [
+            {"label": str(source_labels.get(source, source)), "data": [float(by_month.get(m, 0)) for m in report["months"]]}
+            for source, by_month in sorted(report["by_source"].items())
+        ],
+    }
+    rows = [{"month": m, "orders": report["orders"].get(m, 0), "revenue": report["totals"][m]} for m in report["months"]]
+    return render(request, "console/analytics.html", {
+        "chart": chart, "rows": list(reversed(rows)), "currency": settings.OMNIA_CURRENCY, "topics": "analytics",
+    })
+
+
+def _settings_tabs(request: HttpRequest) -> dict[str, bool]:
+    return {
+        "can_users": permissions.can(request.user, Section.USERS),  # type: ignore[arg-type]
+        "can_audit": permissions.can(request.user, Section.AUDIT),  # type: ignore[arg-type]
+    }
 
 
 @section_required(Section.SETTINGS)
 def settings_overview(request: HttpRequest) -> HttpResponse:
     return render(request, "console/settings.html", {
-        "locations": inventory_queries.list_locations(active_only=False),
-        "can_users": permissions.can(request.user, Section.USERS),  # type: ignore[arg-type]
-        "can_audit": permissions.can(request.user, Section.AUDIT),  # type: ignore[arg-type]
+        "locations": inventory_queries.list_locations(active_only=False), **_settings_tabs(request),
     })
 
 
@@ -194,7 +211,9 @@ def settings_users(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _t("User %(email)s created.") % {"email": user.email})
             return redirect("console:settings_users")
-    return render(request, "console/settings_users.html", {"form": form, "users": accounts_queries.list_users()})
+    return render(request, "console/settings_users.html", {
+        "form": form, "users": accounts_queries.list_users(), **_settings_tabs(request),
+    })
 
 
 class TokenForm(forms.Form):
@@ -217,7 +236,7 @@ def settings_tokens(request: HttpRequest) -> HttpResponse:
         else:
             form = TokenForm()
     return render(request, "console/settings_tokens.html", {
-        "form": form, "issued": issued, "tokens": accounts_queries.list_tokens(),
+        "form": form, "issued": issued, "tokens": accounts_queries.list_tokens(), **_settings_tabs(request),
     })
 
 
@@ -236,4 +255,4 @@ def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
 @section_required(Section.AUDIT)
 def settings_audit(request: HttpRequest) -> HttpResponse:
     page = _page(request, list_audit())
-    return render(request, "console/settings_audit.html", {"page": page})
+    return render(request, "console/settings_audit.html", {"page": page, **_settings_tabs(request)})

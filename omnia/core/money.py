@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
+from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_currency_precision
 from django.conf import settings
 from django.utils.translation import get_language
@@ -53,6 +55,15 @@ class Money:
         return format_money(self.amount, self.currency, locale=locale)
 
 
+@lru_cache(maxsize=64)
+def _babel_locale(language: str, region: str) -> Locale:
+    """'ru' in Kazakhstan is ru_KZ (so tenge shows as ₸); fall back to the bare language."""
+    try:
+        return Locale.parse(f"{language}_{region}")
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(language)
+
+
 def format_money(amount: Decimal, currency: str, *, locale: str | None = None) -> str:
-    lang = (locale or get_language() or "ru").replace("-", "_")
-    return format_currency(amount, currency, locale=lang)
+    lang = (locale or get_language() or "ru").replace("-", "_").split("_")[0]
+    return format_currency(amount, currency, locale=_babel_locale(lang, str(settings.OMNIA_REGION)))

@@ -1,0 +1,81 @@
+"""The console WebSocket: only for logged-in users, only topics their role may see."""
+
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
+
+from omnia.console.routing import websocket_urlpatterns
+from omnia.core.events import RealtimeUpdate, publish_on_commit
+from omnia.core.permissions import Role
+from tests.factories import make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def connect_as(user: Any) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/console/")
+    communicator.scope["user"] = user
+    return communicator
+
+
+def test_anonymous_sockets_are_closed() -> None:
+    async def scenario() -> tuple[bool, Any]:
+        communicator = connect_as(AnonymousUser())
+        connected, code = await communicator.connect()
+        return connected, code
+
+    connected, code = async_to_sync(scenario)()
+
+    assert not connected
+    assert code == 4401
+
+
+def test_a_subscriber_receives_updates_published_after_commit_for_its_topics_only() -> None:
+    operator = make_user(Role.OPERATOR)
+
+    async def scenario() -> list[dict[str, Any]]:
+        communicator = connect_as(operator)
+        connected, _ = await communicator.connect()
+        assert connected
+        received = [await communicator.receive_json_from()]
+        await communicator.send_json_to({"type": "subscribe", "topics": ["orders", "analytics", "bad topic!"]})
+        received.append(await communicator.receive_json_from())
+        await communicator.send_json_to({"type": "ping"})
+        received.append(await communicator.receive_json_from())
+        return received
+
+    hello, subscribed, pong = async_to_sync(scenario)()
+
+    assert hello["type"] == "hello"
+    # An operator may not see analytics; malformed topics are ignored.
+    assert subscribed == {"type": "subscribed", "topics": ["orders"]}
+    assert pong == {"type": "pong"}
+
+
+def test_published_update_reaches_the_socket() -> None:
+    clerk = make_user(Role.CLERK)
+
+    async def connect() -> WebsocketCommunicator:
+        communicator = connect_as(clerk)
+        await communicator.connect()
+        await communicator.receive_json_from()
+        await communicator.send_json_to({"type": "subscribe", "topics": ["stock"]})
+        await communicator.receive_json_from()
+        return communicator
+
+    communicator = async_to_sync(connect)()
+    with transaction.atomic():
+        publish_on_commit(RealtimeUpdate(topic="stock", kind="stock.changed", data={"sku": "GRL-1"}))
+
+    async def receive() -> dict[str, Any]:
+        message = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return message
+
+    assert async_to_sync(receive)() == {"type": "event", "topic": "stock", "kind": "stock.changed",
+                                        "data": {"sku": "GRL-1"}}

@@ -1,0 +1,56 @@
+from dataclasses import dataclass
+
+import pytest
+from django.db import transaction
+
+from omnia.core.events import publish_on_commit, subscribe
+
+
+@dataclass(frozen=True)
+class Happened:
+    value: int
+
+
+received: list[int] = []
+
+
+def _record(event: Happened) -> None:
+    received.append(event.value)
+
+
+def _explode(event: Happened) -> None:
+    raise RuntimeError("broken subscriber")
+
+
+subscribe(Happened, _explode)
+subscribe(Happened, _record)
+
+
+@pytest.fixture(autouse=True)
+def _clear() -> None:
+    received.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_subscribers_run_after_commit_only() -> None:
+    with transaction.atomic():
+        publish_on_commit(Happened(1))
+        assert received == []
+
+    assert received == [1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rolled_back_events_are_never_delivered() -> None:
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        publish_on_commit(Happened(2))
+        _ = 1 / 0
+
+    assert received == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broken_subscriber_does_not_stop_the_others() -> None:
+    publish_on_commit(Happened(3))
+
+    assert received == [3]
