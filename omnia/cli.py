@@ -94,6 +94,9 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
+    # The demo is served over plain HTTP on the user's own machine: Secure-only cookies would
+    # make logging in impossible there. Production deployments set OMNIA_DEBUG themselves.
+    os.environ.setdefault("OMNIA_DEBUG", "true")
     _setup()
     _migrate()
     from omnia.demo import runner
