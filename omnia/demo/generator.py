@@ -1,12 +1,892 @@
-"""Deterministic demo-shop generator (placeholder until the full generator lands)."""
+"""Deterministic demo-shop generator: a home-goods retailer in Kazakhstan.
+
+`load_demo(size=..., seed=...)` fills an empty, migrated database with stores and warehouses, a
+catalog with variants and opening stock, customers with their channel identities and 18 months of
+order history ending today. The same seed and the same date always give the same rows.
+
+It runs in two steps: `build_demo` computes every row in memory from one `random.Random(seed)`
+(pure: no database, no clock), and `_write_demo` bulk-inserts the rows in one transaction.
+Rows refer to each other by their index in the plan; the writer maps indexes to primary keys.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+import math
+import random
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+
+from omnia.catalog.models import Category, Product, Variant
+from omnia.core import clock
+from omnia.core.phones import normalize_phone
+from omnia.customers.models import Customer, Identity
+from omnia.demo import data
+from omnia.inventory.models import Location, StockLevel, StockMove
+from omnia.orders.models import Order, OrderLine
+
+BATCH_SIZE = 2000
+HISTORY_DAYS = 548  # 18 months
+OPENING_STOCK_REASON = "Demo opening stock"
+VIBER_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    large_network: bool
+    products: int
+    skus: int
+    customers: int
+    orders: int
+
+
+SIZES = {
+    "small": DemoSize(large_network=False, products=300, skus=1_000, customers=2_000, orders=15_000),
+    # Orders are bounded so that "large" still loads in a few minutes on SQLite.
+    "large": DemoSize(large_network=True, products=6_000, skus=20_000, customers=100_000, orders=150_000),
+}
+
+
+@dataclass
+class DemoPlan:
+    """Every row of the demo shop. Foreign keys are indexes into the other lists (None = no row)."""
+
+    now: dt.datetime  # when the shop was generated: opening stock is counted at this moment
+    locations: list[dict[str, Any]] = field(default_factory=list)
+    categories: list[dict[str, Any]] = field(default_factory=list)  # "parent": index or None
+    products: list[dict[str, Any]] = field(default_factory=list)  # "category": index
+    variants: list[dict[str, Any]] = field(default_factory=list)  # "product": index
+    stock: list[tuple[int, int, int]] = field(default_factory=list)  # (variant, location, on_hand)
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    identities: list[dict[str, Any]] = field(default_factory=list)  # "customer": index
+    orders: list[dict[str, Any]] = field(default_factory=list)  # "customer", "location": index or None
+    lines: list[dict[str, Any]] = field(default_factory=list)  # "order", "variant", "location": index
+
 
 def load_demo(*, size: str, seed: int) -> None:
-    """Fill an empty database with the demo shop."""
-    from omnia.core import clock
-    from omnia.inventory.models import Location
+    """Fill an empty, migrated database with the demo shop of `size` ("small" or "large")."""
+    plan = build_demo(size=size, seed=seed, now=clock.now())
+    _write_demo(plan)
 
-    Location.objects.create(code="alm-dostyk", name="Алматы, Достык", kind=Location.Kind.STORE, city="Алматы")
-    _ = clock
+
+def build_demo(*, size: str, seed: int, now: dt.datetime) -> DemoPlan:
+    """Compute the demo shop's rows for `size` and `seed` as of `now`, without touching the database."""
+    if size not in SIZES:
+        raise ValueError(f"Unknown demo size {size!r}; choose one of: {', '.join(SIZES)}.")
+    return _Builder(size=SIZES[size], seed=seed, now=now).build()
+
+
+# --- Building -------------------------------------------------------------------------------------
+
+
+def transliterate(text: str) -> str:
+    """Latin letters for a Russian or Kazakh word: 'Айгерим' → 'aigerim'."""
+    return "".join(data.TRANSLIT.get(ch, ch) for ch in text.lower())
+
+
+def ean13(first12: str) -> str:
+    """Append the EAN-13 check digit to 12 digits."""
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
+    return first12 + str((10 - total % 10) % 10)
+
+
+def feminine_surname(surname: str) -> str:
+    """The feminine form of a masculine Russian/Kazakh surname (Иванов → Иванова, Вишневский → Вишневская)."""
+    if surname.endswith(("ский", "цкий")):
+        return surname[:-2] + "ая"
+    if surname.endswith(("ов", "ев", "ёв", "ин", "ын")):
+        return surname + "а"
+    return surname
+
+
+def shop_price(raw: float) -> int:
+    """A shelf price in whole tenge with a '…90' ending: 4 990, 12 490, 790."""
+    if raw < 1_000:
+        return max(90, round(raw / 100.0) * 100 - 10)
+    step = 500 if raw >= 5_000 else 100
+    return round(raw / step) * step - 10
+
+
+def _cumulative(weights: list[float]) -> list[float]:
+    return list(itertools.accumulate(weights))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", transliterate(text)).strip("-")
+
+
+class _Builder:
+    def __init__(self, *, size: DemoSize, seed: int, now: dt.datetime) -> None:
+        self.size = size
+        self.rng = random.Random(seed)
+        self.tz = ZoneInfo(str(settings.TIME_ZONE))
+        self.now = now
+        self.local_now = now.astimezone(self.tz)
+        self.today = self.local_now.date()
+        self.start = self.today - dt.timedelta(days=HISTORY_DAYS - 1)
+        self.plan = DemoPlan(now=now)
+        # Filled while building; used by later steps.
+        self.variant_weight: list[float] = []
+        self.variant_seasonal: list[bool] = []
+        self.customer_weight: list[float] = []
+
+    def build(self) -> DemoPlan:
+        self._locations()
+        self._catalog()
+        self._stock()
+        self._customers()
+        self._orders()
+        self._customer_history_and_identities()
+        return self.plan
+
+    # Locations ------------------------------------------------------------------------------------
+
+    def _location(
+        self, *, code: str, name: str, kind: str, city: str, address: str, lat: str, lng: str, phone: str
+    ) -> None:
+        store = kind == "store"
+        self.plan.locations.append(
+            {
+                "code": code,
+                "name": name,
+                "kind": kind,
+                "city": city,
+                "address": address,
+                "latitude": Decimal(lat),
+                "longitude": Decimal(lng),
+                "opening_hours": data.WAREHOUSE_HOURS if kind == "warehouse" else data.OPENING_HOURS,
+                "phone": normalize_phone(phone, region="KZ"),
+                "sells": store,
+                "ships": kind == "warehouse",
+                "offers_pickup": kind != "warehouse",
+                "accepts_returns": kind != "pickup",
+            }
+        )
+
+    def _locations(self) -> None:
+        rng = self.rng
+        for code, name, kind, city, address, latitude, longitude, phone in data.SMALL_LOCATIONS:
+            self._location(
+                code=code, name=name, kind=kind, city=city, address=address, lat=latitude, lng=longitude, phone=phone
+            )
+        if not self.size.large_network:
+            return
+        # 50 locations: 37 stores, 4 warehouses and 9 pick-up points across the country.
+        extra_stores = {
+            "alm": 7,
+            "ast": 5,
+            "shy": 4,
+            "krg": 3,
+            "akt": 2,
+            "pvl": 2,
+            "ukg": 2,
+            "atr": 2,
+            "kst": 2,
+            "trz": 1,
+            "ura": 1,
+            "aku": 1,
+            "kzo": 1,
+            "ppk": 1,
+        }
+        warehouses = ("ast", "shy", "krg")
+        pickups = {"alm": 3, "ast": 2, "shy": 1, "krg": 1, "akt": 1, "pvl": 1}
+        used_codes = {loc["code"] for loc in self.plan.locations}
+        phone_seq = itertools.count(100)
+        for city, _weight, prefix, lat, lng, area in data.CITIES:
+            streets = data.STREETS.get(city, data.GENERIC_STREETS)
+
+            def place(
+                city: str = city,
+                lat: float = lat,
+                lng: float = lng,
+                area: str = area,
+                streets: tuple[str, ...] = streets,
+            ) -> tuple[str, str, str, str]:
+                street = rng.choice(streets)
+                address = f"{street}, {rng.randint(1, 250)}"
+                local = f"{next(phone_seq) + 200:03d}{rng.randint(0, 9999):04d}"[: 10 - len(area)]
+                return (
+                    address,
+                    f"{lat + rng.uniform(-0.04, 0.04):.6f}",
+                    f"{lng + rng.uniform(-0.04, 0.04):.6f}",
+                    f"8 {area} {local}",
+                )
+
+            for mall in rng.sample(data.MALLS, extra_stores.get(prefix, 0)):
+                code = f"{prefix}-{_slug(mall.removeprefix('ТРЦ '))}"
+                if code in used_codes:
+                    code = f"{code}-{len(used_codes)}"
+                used_codes.add(code)
+                address, la, lo, phone = place()
+                self._location(
+                    code=code,
+                    name=f"{city}, {mall}",
+                    kind="store",
+                    city=city,
+                    address=f"{address}, {mall}",
+                    lat=la,
+                    lng=lo,
+                    phone=phone,
+                )
+            if prefix in warehouses:
+                address, la, lo, phone = place()
+                self._location(
+                    code=f"{prefix}-warehouse",
+                    name=f"Склад {city}",
+                    kind="warehouse",
+                    city=city,
+                    address=address,
+                    lat=la,
+                    lng=lo,
+                    phone=phone,
+                )
+            for number in range(1, pickups.get(prefix, 0) + 1):
+                address, la, lo, phone = place()
+                self._location(
+                    code=f"{prefix}-pickup-{number}",
+                    name=f"{city}, пункт выдачи №{number}",
+                    kind="pickup",
+                    city=city,
+                    address=address,
+                    lat=la,
+                    lng=lo,
+                    phone=phone,
+                )
+
+    # Catalog --------------------------------------------------------------------------------------
+
+    def _catalog(self) -> None:
+        rng, plan = self.rng, self.plan
+        top_index: dict[str, int] = {}
+        prefix_of: dict[str, str] = {}
+        for slug, name, prefix in data.TOP_CATEGORIES:
+            top_index[slug] = len(plan.categories)
+            prefix_of[slug] = prefix
+            plan.categories.append({"name": name, "slug": slug, "parent": None})
+
+        # Products per leaf by share, largest remainders first (ties by leaf order).
+        leaves = data.LEAF_CATEGORIES
+        total_share = sum(leaf[3] for leaf in leaves)
+        exact = [self.size.products * leaf[3] / total_share for leaf in leaves]
+        counts = [int(x) for x in exact]
+        by_remainder = sorted(range(len(leaves)), key=lambda i: (-(exact[i] - counts[i]), i))
+        for i in by_remainder[: self.size.products - sum(counts)]:
+            counts[i] += 1
+
+        product_numbers = {prefix: itertools.count(1) for prefix in prefix_of.values()}
+        used_names: set[str] = set()
+        remaining_products = self.size.products
+        remaining_skus = self.size.skus
+        product_created_latest = self.start - dt.timedelta(days=1)
+        for leaf, count in zip(leaves, counts, strict=True):
+            (slug, name, top, _share, seasonal, noun, models, features, axes, (pmin, pmax), (wmin, wmax), brands) = leaf
+            category = len(plan.categories)
+            plan.categories.append({"name": name, "slug": slug, "parent": top_index[top]})
+            prefix = prefix_of[top]
+            axis_values = [data.AXES[a][1] for a in axes]
+            axis_keys = [data.AXES[a][0] for a in axes]
+            for _ in range(count):
+                product_name = ""
+                for _attempt in range(30):
+                    product_name = f"{noun} «{rng.choice(models)}» {rng.choice(features)}"
+                    if product_name not in used_names:
+                        break
+                series = 2
+                base_name = product_name
+                while product_name in used_names:
+                    product_name = f"{base_name}, серия {series}"
+                    series += 1
+                used_names.add(product_name)
+                brand = rng.choice(brands)
+                created = dt.datetime.combine(
+                    product_created_latest - dt.timedelta(days=rng.randint(0, 400)),
+                    dt.time(rng.randint(9, 18), rng.randint(0, 59)),
+                    tzinfo=self.tz,
+                )
+                product = len(plan.products)
+                plan.products.append(
+                    {
+                        "name": product_name,
+                        "brand": brand,
+                        "category": category,
+                        "created_at": created,
+                        "description": f"{product_name}. Бренд {brand}. Гарантия 12 месяцев, обмен и возврат "
+                        f"в любом магазине сети.",
+                    }
+                )
+                number = next(product_numbers[prefix])
+                base_price = math.exp(rng.uniform(math.log(pmin), math.log(pmax)))
+                base_weight = rng.uniform(wmin, wmax)
+                popularity = min(40.0, rng.paretovariate(1.3))
+
+                combos = list(itertools.product(*axis_values))
+                average = remaining_skus / max(1, remaining_products)
+                wanted = rng.randint(1, max(1, round(2 * average - 1)))
+                chosen = sorted(rng.sample(range(len(combos)), min(wanted, len(combos))))
+                remaining_products -= 1
+                remaining_skus -= len(chosen)
+                for rank, combo_index in enumerate(chosen):
+                    combo = combos[combo_index]
+                    factor = math.prod(value[2] for value in combo)
+                    sku = f"{prefix}-{number:04d}-" + "-".join(value[0] for value in combo)
+                    variant = len(plan.variants)
+                    plan.variants.append(
+                        {
+                            "product": product,
+                            "sku": sku,
+                            "barcode": ean13(f"48700{variant + 1:07d}"),
+                            "name": ", ".join(value[1] for value in combo),
+                            "attributes": {key: value[1] for key, value in zip(axis_keys, combo, strict=True)},
+                            "price": shop_price(base_price * factor),
+                            "weight_grams": max(50, int(base_weight * factor)),
+                        }
+                    )
+                    self.variant_weight.append(popularity * rng.uniform(0.3, 1.0) / (1 + 0.3 * rank))
+                    self.variant_seasonal.append(seasonal)
+
+    # Stock ----------------------------------------------------------------------------------------
+
+    def _stock(self) -> None:
+        rng = self.rng
+        holders = [(i, loc) for i, loc in enumerate(self.plan.locations) if loc["kind"] != "pickup"]
+        breadth = {i: (0.85 if loc["kind"] == "warehouse" else rng.uniform(0.35, 0.6)) for i, loc in holders}
+        for variant, weight in enumerate(self.variant_weight):
+            popular = min(weight, 5.0)
+            for i, loc in holders:
+                if rng.random() >= min(0.95, breadth[i] + 0.04 * popular):
+                    continue
+                if loc["kind"] == "warehouse":
+                    quantity = 5 + int(rng.expovariate(1 / (20 + 10 * popular)))
+                else:
+                    quantity = 1 + int(rng.expovariate(1 / (2 + 1.5 * popular)))
+                self.plan.stock.append((variant, i, min(quantity, 400)))
+
+    # Customers ------------------------------------------------------------------------------------
+
+    def _customers(self) -> None:
+        rng = self.rng
+        city_names = [c[0] for c in data.CITIES]
+        city_cum = _cumulative([c[1] for c in data.CITIES])
+        for _ in range(self.size.customers):
+            female = rng.random() < 0.58
+            roll = rng.random()
+            if roll < 0.62:
+                first = rng.choice(data.KAZAKH_FEMALE_NAMES if female else data.KAZAKH_MALE_NAMES)
+                if rng.random() < 0.8:
+                    last = rng.choice(data.KAZAKH_SURNAMES_INFLECTED)
+                    last = feminine_surname(last) if female else last
+                else:
+                    last = rng.choice(data.KAZAKH_SURNAMES_INVARIANT)
+                language = "kk" if rng.random() < 0.45 else "ru"
+            else:
+                first = rng.choice(data.RUSSIAN_FEMALE_NAMES if female else data.RUSSIAN_MALE_NAMES)
+                last = rng.choice(data.RUSSIAN_SURNAMES)
+                last = feminine_surname(last) if female else last
+                language = "ru"
+            city = rng.choices(city_names, cum_weights=city_cum)[0]
+            birthday = None
+            if rng.random() < 0.5:
+                birthday = dt.date(rng.randint(1958, 2006), 1, 1) + dt.timedelta(days=rng.randint(0, 364))
+            self.plan.customers.append(
+                {
+                    "first_name": first,
+                    "last_name": last,
+                    "language": language,
+                    "city": city,
+                    "birthday": birthday,
+                    "tags": [],
+                    "loyalty_card": "",
+                }
+            )
+            # Some customers buy much more often than others.
+            self.customer_weight.append(min(30.0, rng.paretovariate(1.4)))
+
+    # Orders ---------------------------------------------------------------------------------------
+
+    def _day_intensity(self, day: dt.date, index: int, days: int) -> float:
+        trend = 1.0 + 0.35 * index / max(1, days - 1)
+        season = 1.0
+        month, dom = day.month, day.day
+        if month == 12:
+            season = 1.7 if dom <= 10 else 2.5 if dom <= 20 else 3.2
+        elif month == 11 and dom >= 20:
+            season = 1.4
+        elif month == 1:
+            season = 0.6 if dom <= 2 else 1.1 if dom <= 7 else 0.8
+        elif month == 3 and dom <= 8:
+            season = 1.4  # gifts for 8 March
+        elif month == 3 and 20 <= dom <= 23:
+            season = 1.2  # Nauryz
+        elif month in (6, 7, 8):
+            season = 0.85
+        if month == 11 and day.weekday() == 4 and dom >= 22:
+            season = 2.2  # Black Friday
+        return trend * season * data.WEEKDAY_FACTORS[day.weekday()]
+
+    def _is_holiday_season(self, day: dt.date) -> bool:
+        return (day.month == 11 and day.day >= 15) or day.month == 12 or (day.month == 1 and day.day <= 7)
+
+    def _orders(self) -> None:
+        rng, plan = self.rng, self.plan
+        locations = plan.locations
+        stores = [i for i, loc in enumerate(locations) if loc["kind"] == "store"]
+        store_cum = _cumulative([rng.uniform(0.6, 1.6) for _ in stores])
+        warehouses = [i for i, loc in enumerate(locations) if loc["kind"] == "warehouse"]
+        warehouse_in = {locations[i]["city"]: i for i in reversed(warehouses)}
+        main_warehouse = warehouses[0]
+        pickup_in: dict[str, list[int]] = {}
+        for i, loc in enumerate(locations):
+            if loc["offers_pickup"]:
+                pickup_in.setdefault(loc["city"], []).append(i)
+
+        customers = plan.customers
+        all_customers = list(range(len(customers)))
+        customer_cum = _cumulative(self.customer_weight)
+        by_city: dict[str, list[int]] = {}
+        for i, row in enumerate(customers):
+            by_city.setdefault(row["city"], []).append(i)
+        city_pool = {
+            city: (members, _cumulative([self.customer_weight[i] for i in members]))
+            for city, members in by_city.items()
+        }
+
+        variants = plan.variants
+        variant_ids = list(range(len(variants)))
+        normal_cum = _cumulative(
+            [w * (0.5 if s else 1.0) for w, s in zip(self.variant_weight, self.variant_seasonal, strict=True)]
+        )
+        holiday_cum = _cumulative(
+            [w * (3.5 if s else 1.0) for w, s in zip(self.variant_weight, self.variant_seasonal, strict=True)]
+        )
+
+        sources = [s for s, _ in data.ORDER_SOURCES]
+        source_cum = _cumulative([w for _, w in data.ORDER_SOURCES])
+        hours = [h for h, _ in data.HOUR_WEIGHTS]
+        hour_cum = _cumulative([w for _, w in data.HOUR_WEIGHTS])
+
+        days = [self.start + dt.timedelta(days=i) for i in range(HISTORY_DAYS)]
+        intensity = [self._day_intensity(day, i, len(days)) for i, day in enumerate(days)]
+        scale = self.size.orders / sum(intensity)
+        numbers: dict[int, int] = {}
+        kaspi_id = 310_000_000
+
+        for day, level in zip(days, intensity, strict=True):
+            expected = level * scale
+            count = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
+            times = []
+            for _ in range(count):
+                hour = rng.choices(hours, cum_weights=hour_cum)[0]
+                placed = dt.datetime.combine(day, dt.time(hour, rng.randint(0, 59), rng.randint(0, 59)), tzinfo=self.tz)
+                if placed <= self.local_now:
+                    times.append(placed)
+            times.sort()
+            holiday = self._is_holiday_season(day)
+            line_cum = holiday_cum if holiday else normal_cum
+            discount_chance = 0.22 if holiday or (day.month == 3 and day.day <= 8) else 0.08
+            for placed in times:
+                age_days = (self.local_now - placed).total_seconds() / 86400
+                source = rng.choices(sources, cum_weights=source_cum)[0]
+                customer: int | None
+                sourced_from: int
+                if source == "store":
+                    location = stores[bisect_right(store_cum, rng.random() * store_cum[-1])]
+                    pool = city_pool.get(locations[location]["city"])
+                    if pool is None or rng.random() < 0.35:
+                        customer = None  # a walk-in sale without a customer card
+                    else:
+                        customer = rng.choices(pool[0], cum_weights=pool[1])[0]
+                    sourced_from = location
+                    status = "returned" if age_days > 2 and rng.random() < 0.02 else "completed"
+                    delivery = False
+                else:
+                    customer = rng.choices(all_customers, cum_weights=customer_cum)[0]
+                    city = customers[customer]["city"]
+                    nearest_warehouse = warehouse_in.get(city, main_warehouse)
+                    if city in pickup_in and rng.random() < 0.4:
+                        location = rng.choice(pickup_in[city])
+                        sourced_from = nearest_warehouse if locations[location]["kind"] == "pickup" else location
+                        delivery = False
+                    else:
+                        location = sourced_from = nearest_warehouse
+                        delivery = True
+                    status = self._status(age_days, delivery=delivery)
+
+                yy = placed.year % 100
+                numbers[yy] = numbers.get(yy, 0) + 1
+                external_id = ""
+                if source == "kaspi":
+                    kaspi_id += rng.randint(1, 97)
+                    external_id = str(kaspi_id)
+                order = len(plan.orders)
+                total = 0
+                n_lines = rng.choices((1, 2, 3, 4), weights=(55, 28, 12, 5))[0]
+                picked = rng.choices(variant_ids, cum_weights=line_cum, k=n_lines)
+                for variant in dict.fromkeys(picked):  # distinct, in drawn order
+                    quantity = rng.choices((1, 2, 3, 4), weights=(80, 13, 5, 2))[0]
+                    price = variants[variant]["price"]
+                    discount = 0
+                    if rng.random() < discount_chance:
+                        percent = rng.choice((5, 10, 15, 20))
+                        discount = price * quantity * percent // 1000 * 10
+                    total += price * quantity - discount
+                    plan.lines.append(
+                        {
+                            "order": order,
+                            "variant": variant,
+                            "quantity": quantity,
+                            "unit_price": price,
+                            "discount": discount,
+                            "location": sourced_from,
+                        }
+                    )
+                comment = rng.choice(data.ORDER_COMMENTS) if source != "store" and rng.random() < 0.06 else ""
+                plan.orders.append(
+                    {
+                        "number": f"A-{yy:02d}{numbers[yy]:04d}",
+                        "customer": customer,
+                        "source": source,
+                        "external_id": external_id,
+                        "status": status,
+                        "location": location,
+                        "total": total,
+                        "comment": comment,
+                        "placed_at": placed,
+                    }
+                )
+
+    def _status(self, age_days: float, *, delivery: bool) -> str:
+        rng = self.rng
+        underway = "shipped" if delivery else "ready"
+        if age_days < 1:
+            options: tuple[tuple[str, int], ...] = (("new", 45), ("confirmed", 45), ("cancelled", 10))
+        elif age_days < 3:
+            options = (("confirmed", 25), (underway, 60), ("completed", 8), ("cancelled", 7))
+        elif age_days < 7:
+            options = ((underway, 25), ("completed", 68), ("cancelled", 7))
+        else:
+            options = (("completed", 92), ("cancelled", 6), ("returned", 2))
+        return rng.choices([s for s, _ in options], weights=[w for _, w in options])[0]
+
+    # Customer history and identities ---------------------------------------------------------------
+
+    def _customer_history_and_identities(self) -> None:
+        rng, plan = self.rng, self.plan
+        first_at: dict[int, dt.datetime] = {}
+        last_at: dict[int, dt.datetime] = {}
+        first_source: dict[int, str] = {}
+        channel_first: dict[tuple[int, str], dt.datetime] = {}
+        channel_last: dict[tuple[int, str], dt.datetime] = {}
+        for order in plan.orders:  # chronological
+            customer = order["customer"]
+            if customer is None:
+                continue
+            placed, source = order["placed_at"], order["source"]
+            first_at.setdefault(customer, placed)
+            first_source.setdefault(customer, source)
+            last_at[customer] = placed
+            channel_first.setdefault((customer, source), placed)
+            channel_last[(customer, source)] = placed
+
+        signup_sources = ("web", "instagram", "whatsapp", "telegram", "store", "webchat")
+        signup_cum = _cumulative([30, 25, 20, 10, 10, 5])
+        history_seconds = int((self.now - dt.datetime.combine(self.start, dt.time(10), tzinfo=self.tz)).total_seconds())
+        phones_used: set[str] = set()
+        taken: set[tuple[str, str]] = set()
+        loyalty = itertools.count(10_000_001)
+
+        def unique(kind: str, make: Any) -> str:
+            for _ in range(1000):
+                value = make()
+                if (kind, value) not in taken:
+                    taken.add((kind, value))
+                    return str(value)
+            raise RuntimeError(f"could not find a free {kind} identity")
+
+        for index, customer in enumerate(plan.customers):
+            if index in first_at:
+                source = first_source[index]
+                lead = (
+                    rng.randint(1, 30) if source == "store" else rng.randint(5, 180)
+                )  # minutes before the first order
+                created = first_at[index] - dt.timedelta(minutes=lead)
+                last_seen = last_at[index]
+            else:
+                source = rng.choices(signup_sources, cum_weights=signup_cum)[0]
+                created = self.now - dt.timedelta(seconds=rng.randint(3600, history_seconds))
+                last_seen = created
+            customer["created_at"] = created
+            customer["created_source"] = source
+            if (index, "store") in channel_first and rng.random() < 0.6:
+                customer["loyalty_card"] = f"OM{next(loyalty)}"
+            if rng.random() < 0.03:
+                customer["tags"] = [
+                    rng.choices([t for t, _ in data.CUSTOMER_TAGS], weights=[w for _, w in data.CUSTOMER_TAGS])[0]
+                ]
+
+            def add(
+                kind: str,
+                value: str,
+                raw: str,
+                channel: str,
+                *,
+                verified: bool = False,
+                index: int = index,
+                created: dt.datetime = created,
+            ) -> None:
+                """An identity first seen with the first order through its channel (else at sign-up)."""
+                first = channel_first.get((index, channel), created)
+                plan.identities.append(
+                    {
+                        "customer": index,
+                        "kind": kind,
+                        "value": value,
+                        "raw_value": raw,
+                        "verified": verified,
+                        "first_seen_at": first,
+                        "last_seen_at": channel_last.get((index, channel), first),
+                        "channel": channel,
+                    }
+                )
+
+            # Phone: everyone has one, typed in whatever way the channel delivered it.
+            while True:
+                national = rng.choice(data.MOBILE_PREFIXES) + f"{rng.randint(0, 9_999_999):07d}"
+                if national not in phones_used:
+                    phones_used.add(national)
+                    break
+            raw = self._typed_phone(national)
+            phone = normalize_phone(raw, region="KZ")
+            taken.add(("phone", phone))
+            plan.identities.append(
+                {
+                    "customer": index,
+                    "kind": "phone",
+                    "value": phone,
+                    "raw_value": raw,
+                    "channel": source,
+                    "verified": source in ("store", "whatsapp", "kaspi", "phone") or rng.random() < 0.3,
+                    "first_seen_at": created,
+                    "last_seen_at": last_seen,
+                }
+            )
+
+            used = [
+                s
+                for s in ("whatsapp", "telegram", "instagram", "web", "email", "viber", "vk", "webchat")
+                if (index, s) in channel_first or source == s
+            ]
+            if "whatsapp" in used or rng.random() < 0.3:
+                digits = phone.removeprefix("+")
+                taken.add(("whatsapp", digits))
+                add("whatsapp", digits, digits, "whatsapp", verified=True)
+            if "telegram" in used or rng.random() < 0.12:
+                tg = unique("telegram", lambda: str(rng.randint(100_000_000, 7_999_999_999)))
+                add("telegram", tg, tg, "telegram", verified=True)
+            latin_first = transliterate(customer["first_name"])
+            latin_last = transliterate(customer["last_name"])
+            if "instagram" in used or rng.random() < 0.12:
+                handle = unique("instagram", partial(self._instagram_handle, latin_first, latin_last))
+                add("instagram", handle, "@" + handle, "instagram")
+            if "web" in used or "email" in used or rng.random() < 0.3:
+                email = unique("email", partial(self._email, latin_first, latin_last))
+                typed = email if rng.random() < 0.7 else email[:1].upper() + email[1:]
+                add("email", email, typed, "email" if "email" in used else "web", verified=rng.random() < 0.5)
+            if "viber" in used:
+                viber = unique("viber", lambda: "".join(rng.choice(VIBER_ALPHABET) for _ in range(22)) + "==")
+                add("viber", viber, viber, "viber", verified=True)
+            if "vk" in used:
+                vk = unique("vk", lambda: str(rng.randint(10_000_000, 899_999_999)))
+                add("vk", vk, vk, "vk", verified=True)
+            if "webchat" in used:
+                visitor = unique("webchat", lambda: f"v-{rng.getrandbits(64):016x}")
+                add("webchat", visitor, visitor, "webchat")
+
+    def _instagram_handle(self, first: str, last: str) -> str:
+        style = self.rng.randint(0, 3)
+        if style == 0:
+            return f"{first}.{last}"
+        if style == 1:
+            return f"{first}_{last[:3]}{self.rng.randint(1, 99)}"
+        if style == 2:
+            return f"{first}{self.rng.randint(80, 2009)}"
+        return f"{first[:1]}.{last}_{self.rng.choice(('home', 'life', 'kz', 'ala'))}"
+
+    def _email(self, first: str, last: str) -> str:
+        rng = self.rng
+        domain = rng.choices([d for d, _ in data.EMAIL_DOMAINS], weights=[w for _, w in data.EMAIL_DOMAINS])[0]
+        style = rng.randint(0, 3)
+        if style == 0:
+            local = f"{first}.{last}"
+        elif style == 1:
+            local = f"{first}{rng.randint(1, 99)}"
+        elif style == 2:
+            local = f"{first[:1]}{last}"
+        else:
+            local = f"{last}.{first}{rng.randint(70, 99)}"
+        return f"{local}@{domain}"
+
+    def _typed_phone(self, national: str) -> str:
+        """The number as a person or a channel would have typed it."""
+        a, b, c, d = national[:3], national[3:6], national[6:8], national[8:]
+        style = self.rng.choices(range(6), weights=(30, 20, 15, 15, 10, 10))[0]
+        return (
+            f"8 {a} {b} {c} {d}",
+            f"+7 ({a}) {b}-{c}-{d}",
+            f"8{national}",
+            f"+7{national}",
+            f"7 {a} {b}{c}{d}",
+            f"8 ({a}) {b} {c} {d}",
+        )[style]
+
+
+# --- Writing --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _write_demo(plan: DemoPlan) -> None:
+    """Insert the plan's rows in one transaction; indexes become primary keys."""
+    now = plan.now
+    currency = str(settings.OMNIA_CURRENCY)
+
+    def insert(model: type[Any], rows: list[Any]) -> list[int]:
+        ids: list[int] = []
+        for start in range(0, len(rows), BATCH_SIZE):
+            created = model.objects.bulk_create(rows[start : start + BATCH_SIZE], batch_size=BATCH_SIZE)
+            ids.extend(obj.pk for obj in created)
+        return ids
+
+    location_ids = insert(Location, [Location(**row) for row in plan.locations])
+
+    category_ids: list[int | None] = [None] * len(plan.categories)
+    for parents_only in (True, False):  # the tree has two levels: top categories, then leaves
+        indexes = [i for i, row in enumerate(plan.categories) if (row["parent"] is None) == parents_only]
+        rows = [
+            Category(
+                name=plan.categories[i]["name"],
+                slug=plan.categories[i]["slug"],
+                parent_id=None if parents_only else category_ids[plan.categories[i]["parent"]],
+            )
+            for i in indexes
+        ]
+        for i, pk in zip(indexes, insert(Category, rows), strict=True):
+            category_ids[i] = pk
+
+    product_ids = insert(
+        Product,
+        [
+            Product(
+                name=row["name"],
+                description=row["description"],
+                brand=row["brand"],
+                category_id=category_ids[row["category"]],
+                created_at=row["created_at"],
+            )
+            for row in plan.products
+        ],
+    )
+    variant_ids = insert(
+        Variant,
+        [
+            Variant(
+                product_id=product_ids[row["product"]],
+                sku=row["sku"],
+                barcode=row["barcode"],
+                name=row["name"],
+                attributes=row["attributes"],
+                price=Decimal(row["price"]),
+                currency=currency,
+                weight_grams=row["weight_grams"],
+            )
+            for row in plan.variants
+        ],
+    )
+
+    # Every (variant, location that holds stock) gets a level; non-zero ones come from a receipt.
+    on_hand = {(v, loc): qty for v, loc, qty in plan.stock}
+    holders = [i for i, row in enumerate(plan.locations) if row["kind"] != "pickup"]
+    for start in range(0, len(variant_ids), BATCH_SIZE // 2):
+        levels, moves = [], []
+        for v in range(start, min(start + BATCH_SIZE // 2, len(variant_ids))):
+            for loc in holders:
+                qty = on_hand.get((v, loc), 0)
+                levels.append(
+                    StockLevel(
+                        variant_id=variant_ids[v],
+                        location_id=location_ids[loc],
+                        on_hand=qty,
+                        reserved=0,
+                        updated_at=now,
+                    )
+                )
+                if qty:
+                    moves.append(
+                        StockMove(
+                            variant_id=variant_ids[v],
+                            location_id=location_ids[loc],
+                            kind=StockMove.Kind.RECEIPT,
+                            quantity=qty,
+                            reason=OPENING_STOCK_REASON,
+                            at=now,
+                        )
+                    )
+        StockLevel.objects.bulk_create(levels, batch_size=BATCH_SIZE)
+        StockMove.objects.bulk_create(moves, batch_size=BATCH_SIZE)
+
+    customer_ids = insert(Customer, [Customer(**row) for row in plan.customers])
+    insert(
+        Identity,
+        [
+            Identity(
+                customer_id=customer_ids[row["customer"]],
+                kind=row["kind"],
+                value=row["value"],
+                raw_value=row["raw_value"],
+                verified=row["verified"],
+                first_seen_at=row["first_seen_at"],
+                last_seen_at=row["last_seen_at"],
+                channel=row["channel"],
+            )
+            for row in plan.identities
+        ],
+    )
+    order_ids = insert(
+        Order,
+        [
+            Order(
+                number=row["number"],
+                source=row["source"],
+                external_id=row["external_id"],
+                status=row["status"],
+                customer_id=None if row["customer"] is None else customer_ids[row["customer"]],
+                location_id=location_ids[row["location"]],
+                total=Decimal(row["total"]),
+                currency=currency,
+                comment=row["comment"],
+                placed_at=row["placed_at"],
+            )
+            for row in plan.orders
+        ],
+    )
+    insert(
+        OrderLine,
+        [
+            OrderLine(
+                order_id=order_ids[row["order"]],
+                variant_id=variant_ids[row["variant"]],
+                quantity=row["quantity"],
+                unit_price=Decimal(row["unit_price"]),
+                discount=Decimal(row["discount"]),
+                location_id=location_ids[row["location"]],
+            )
+            for row in plan.lines
+        ],
+    )

@@ -48,8 +48,14 @@ def _create_logins() -> dict[str, Any]:
         existing = User.objects.filter(email=email).first()
         if existing is None:
             accounts_actions.check_create_user(
-                actor=None, email=email, password=password, role=role, first_name=first, last_name=last,
-                store=clerk_store if role == Role.CLERK else None, validate_password=False,
+                actor=None,
+                email=email,
+                password=password,
+                role=role,
+                first_name=first,
+                last_name=last,
+                store=clerk_store if role == Role.CLERK else None,
+                validate_password=False,
             )
         else:
             accounts_actions.do_set_password(actor=None, user=existing, password=password)
@@ -81,6 +87,11 @@ def banner(info: dict[str, Any]) -> str:
     lines = ["", f"Omnia demo shop: {info['console']}", "", "Logins:"]
     for user in info["users"]:
         lines.append(f"  {user['role']:<9} {user['email']:<26} {user['password']}")
-    lines += ["", f"API token: {info['api_token']}", f"API docs:  {info['console']}api/v1/docs",
-              f"Details:   {demo_json_path()}", ""]
+    lines += [
+        "",
+        f"API token: {info['api_token']}",
+        f"API docs:  {info['console']}api/v1/docs",
+        f"Details:   {demo_json_path()}",
+        "",
+    ]
     return "\n".join(lines)
