@@ -40,7 +40,9 @@ api = NinjaAPI(
 )
 
 
-def error_response(request: HttpRequest, status: int, code: str, message: str, field: str | None = None) -> HttpResponse:
+def error_response(
+    request: HttpRequest, status: int, code: str, message: str, field: str | None = None
+) -> HttpResponse:
     return api.create_response(request, {"error": {"code": code, "message": message, "field": field}}, status=status)
 
 
@@ -64,8 +66,9 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Http
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return error_response(request, 401, "UNAUTHENTICATED",
-                          "A valid API token is required: Authorization: Bearer <token>.")
+    return error_response(
+        request, 401, "UNAUTHENTICATED", "A valid API token is required: Authorization: Bearer <token>."
+    )
 
 
 @api.exception_handler(HttpError)

@@ -49,8 +49,16 @@ def start_worker_thread() -> Any:
     from django.utils.crypto import get_random_string
     from django_tasks_db.management.commands.db_worker import Worker
 
-    worker = Worker(queue_names=["*"], interval=0.5, batch=False, backend_name="default", startup_delay=False,
-                    max_tasks=None, worker_id=f"serve-{get_random_string(12)}", excluded_queue_names=[])
+    worker = Worker(
+        queue_names=["*"],
+        interval=0.5,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=f"serve-{get_random_string(12)}",
+        excluded_queue_names=[],
+    )
     thread = threading.Thread(target=worker.run, name="omnia-task-worker", daemon=True)
     thread.start()
     return worker
@@ -58,13 +66,19 @@ def start_worker_thread() -> Any:
 
 def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None = None) -> None:
     import uvicorn
-
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)
     worker = start_worker_thread() if with_worker else None
-    config = uvicorn.Config("omnia.asgi:application", host=host, port=port, lifespan="off",
-                            log_level="warning", ws="websockets-sansio", proxy_headers=True)
+    config = uvicorn.Config(
+        "omnia.asgi:application",
+        host=host,
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        ws="websockets-sansio",
+        proxy_headers=True,
+    )
     server = uvicorn.Server(config)
     print(banner or f"Omnia is serving at http://{host}:{port}/", flush=True)
     try:
@@ -122,8 +136,15 @@ def cmd_createuser(args: argparse.Namespace) -> None:
         if store is None:
             raise SystemExit(f"omnia: no location with code {args.store!r}")
     try:
-        user = actions.check_create_user(actor=None, email=args.email, password=password, role=args.role,
-                                         first_name=args.first_name, last_name=args.last_name, store=store)
+        user = actions.check_create_user(
+            actor=None,
+            email=args.email,
+            password=password,
+            role=args.role,
+            first_name=args.first_name,
+            last_name=args.last_name,
+            store=store,
+        )
     except DomainError as exc:
         raise SystemExit(f"omnia: {exc.field or 'error'}: {exc.message}") from exc
     print(f"Created {user.role} {user.email}")
@@ -136,8 +157,7 @@ def cmd_token_create(args: argparse.Namespace) -> None:
     from omnia.core.errors import DomainError
 
     try:
-        issued = actions.check_create_token(actor=None, name=args.name, scopes=args.scopes.split(","),
-                                            role=args.role)
+        issued = actions.check_create_token(actor=None, name=args.name, scopes=args.scopes.split(","), role=args.role)
     except DomainError as exc:
         raise SystemExit(f"omnia: {exc.field or 'error'}: {exc.message}") from exc
     print(issued.secret)
@@ -164,7 +184,10 @@ def cmd_token_list(args: argparse.Namespace) -> None:
     for token in queries.list_tokens():
         state = "revoked" if token.revoked_at else "active"
         used = token.last_used_at.isoformat() if token.last_used_at else "never"
-        print(f"{token.pk}\t{token.name}\t{token.prefix}\t{token.role}\t{','.join(token.scopes)}\t{state}\tlast used {used}")
+        print(
+            f"{token.pk}\t{token.name}\t{token.prefix}\t{token.role}\t{','.join(token.scopes)}\t{state}\t"
+            f"last used {used}"
+        )
 
 
 def cmd_check_integrity(args: argparse.Namespace) -> None:
@@ -174,8 +197,10 @@ def cmd_check_integrity(args: argparse.Namespace) -> None:
 
     drift = queries.list_stock_drift()
     for row in drift:
-        print(f"drift: variant {row['variant_id']} at location {row['location_id']}: "
-              f"on hand {row['on_hand']}, ledger {row['ledger']}")
+        print(
+            f"drift: variant {row['variant_id']} at location {row['location_id']}: "
+            f"on hand {row['on_hand']}, ledger {row['ledger']}"
+        )
     if drift:
         raise SystemExit(1)
     print("Stock ledger: on hand equals the ledger everywhere.")

@@ -29,8 +29,13 @@ def make_user(role: str = Role.OPERATOR, *, store: Location | None = None, email
     if role == Role.CLERK and store is None:
         store = make_location()
     return accounts_actions.check_create_user(
-        actor=None, email=email or f"{role}{n}@shop.test", password=PASSWORD, role=role, store=store,
-        first_name="Test", last_name=str(role).title(),
+        actor=None,
+        email=email or f"{role}{n}@shop.test",
+        password=PASSWORD,
+        role=role,
+        store=store,
+        first_name="Test",
+        last_name=str(role).title(),
     )
 
 

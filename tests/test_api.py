@@ -98,12 +98,14 @@ def test_write_scope_implies_read_but_not_the_reverse(client: Client) -> None:
     ("payload", "field", "code"),
     [
         ({"password": "a-long-enough-pass-42", "role": "operator"}, "email", "VALIDATION_FAILED"),
-        ({"email": "not-an-email", "password": "a-long-enough-pass-42", "role": "operator"}, "email",
-         "EMAIL_INVALID"),
+        ({"email": "not-an-email", "password": "a-long-enough-pass-42", "role": "operator"}, "email", "EMAIL_INVALID"),
         ({"email": "x@shop.test", "password": "a-long-enough-pass-42", "role": "boss"}, "role", "ROLE_INVALID"),
         ({"email": "x@shop.test", "password": "a-long-enough-pass-42", "role": "clerk"}, "store", "STORE_REQUIRED"),
-        ({"email": "x@shop.test", "password": "a-long-enough-pass-42", "role": "clerk", "store": "nowhere"},
-         "store", "STORE_INVALID"),
+        (
+            {"email": "x@shop.test", "password": "a-long-enough-pass-42", "role": "clerk", "store": "nowhere"},
+            "store",
+            "STORE_INVALID",
+        ),
         ({"email": "x@shop.test", "password": "12345678", "role": "operator"}, "password", "PASSWORD_WEAK"),
     ],
 )
@@ -121,8 +123,9 @@ def test_bad_input_is_422_naming_the_field_and_changes_nothing(
 def test_malformed_json_is_a_4xx_with_the_error_shape(client: Client) -> None:
     owner = make_token(role=Role.OWNER)
 
-    response = client.post("/api/v1/users", data="{not json", content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {owner}")
+    response = client.post(
+        "/api/v1/users", data="{not json", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {owner}"
+    )
 
     assert 400 <= response.status_code < 500
     assert set(response.json()["error"]) == {"code", "message", "field"}
@@ -133,16 +136,22 @@ def test_duplicate_user_is_409(client: Client) -> None:
     payload = {"email": "Same@Shop.test", "password": "a-long-enough-pass-42", "role": "manager"}
     assert call(client, "post", "/users", owner, data=payload).status_code == 201
 
-    assert_error(call(client, "post", "/users", owner, data={**payload, "email": "same@shop.test"}),
-                 409, "USER_EXISTS", "email")
+    assert_error(
+        call(client, "post", "/users", owner, data={**payload, "email": "same@shop.test"}), 409, "USER_EXISTS", "email"
+    )
 
 
 def test_clerk_created_through_the_api_belongs_to_the_store(client: Client) -> None:
     store = make_location(code="alm-dostyk")
     owner = make_token(role=Role.OWNER)
 
-    response = call(client, "post", "/users", owner, data={
-        "email": "clerk@shop.test", "password": "a-long-enough-pass-42", "role": "clerk", "store": store.code})
+    response = call(
+        client,
+        "post",
+        "/users",
+        owner,
+        data={"email": "clerk@shop.test", "password": "a-long-enough-pass-42", "role": "clerk", "store": store.code},
+    )
 
     assert response.status_code == 201
     assert response.json()["store"] == "alm-dostyk"
@@ -151,8 +160,7 @@ def test_clerk_created_through_the_api_belongs_to_the_store(client: Client) -> N
 def test_tokens_created_through_the_api_work_and_can_be_revoked(client: Client) -> None:
     owner = make_token(role=Role.OWNER)
 
-    created = call(client, "post", "/tokens", owner, data={"name": "1C", "scopes": ["orders:read"],
-                                                            "role": "manager"})
+    created = call(client, "post", "/tokens", owner, data={"name": "1C", "scopes": ["orders:read"], "role": "manager"})
     assert created.status_code == 201
     secret = created.json()["secret"]
     assert call(client, "get", "/orders", secret).status_code == 200
@@ -177,8 +185,15 @@ def test_openapi_document_describes_the_api(client: Client) -> None:
     assert response.status_code == 200
     schema = response.json()
     assert schema["openapi"].startswith("3.")
-    assert {"/api/v1/customers", "/api/v1/orders", "/api/v1/products", "/api/v1/locations",
-            "/api/v1/tokens", "/api/v1/users", "/api/v1/me"} <= set(schema["paths"])
+    assert {
+        "/api/v1/customers",
+        "/api/v1/orders",
+        "/api/v1/products",
+        "/api/v1/locations",
+        "/api/v1/tokens",
+        "/api/v1/users",
+        "/api/v1/me",
+    } <= set(schema["paths"])
     assert "BearerToken" in schema["components"]["securitySchemes"]
     assert client.get("/api/v1/docs").status_code == 200
 
@@ -188,8 +203,9 @@ def test_cursor_pagination_walks_every_row_once(client: Client) -> None:
         make_location(code=f"p{n}")
     owner = make_token(role=Role.OWNER)
     for n in range(5):
-        accounts_actions.check_create_user(actor=None, email=f"u{n}@shop.test", password="x", role="operator",
-                                           validate_password=False)
+        accounts_actions.check_create_user(
+            actor=None, email=f"u{n}@shop.test", password="x", role="operator", validate_password=False
+        )
 
     seen: list[str] = []
     cursor = None
@@ -204,8 +220,9 @@ def test_cursor_pagination_walks_every_row_once(client: Client) -> None:
     assert sorted(seen) == [f"u{n}@shop.test" for n in range(5)]
 
 
-@pytest.mark.parametrize(("query", "field"), [({"cursor": "garbage!"}, "cursor"), ({"limit": 0}, "limit"),
-                                              ({"limit": 5000}, "limit")])
+@pytest.mark.parametrize(
+    ("query", "field"), [({"cursor": "garbage!"}, "cursor"), ({"limit": 0}, "limit"), ({"limit": 5000}, "limit")]
+)
 def test_bad_pagination_is_422(client: Client, query: dict[str, Any], field: str) -> None:
     owner = make_token(role=Role.OWNER)
 

@@ -21,7 +21,7 @@ from omnia.core.errors import ValidationFailed
 from omnia.core.permissions import Role, scope_names
 from omnia.inventory.models import Location
 
-TOKEN_PREFIX = "omn_"
+TOKEN_PREFIX = "omn_"  # noqa: S105 - a public marker, not a secret
 
 
 def hash_token(token: str) -> str:
@@ -39,8 +39,9 @@ def _clean_email(email: str) -> str:
 
 def _clean_role(role: str, store: Location | None) -> str:
     if role not in Role.values:
-        raise ValidationFailed(f"Unknown role {role!r}; use one of {', '.join(Role.values)}.",
-                               field="role", code="ROLE_INVALID")
+        raise ValidationFailed(
+            f"Unknown role {role!r}; use one of {', '.join(Role.values)}.", field="role", code="ROLE_INVALID"
+        )
     if role == Role.CLERK and store is None:
         raise ValidationFailed("A store clerk must belong to a store.", field="store", code="STORE_REQUIRED")
     if store is not None and store.kind != Location.Kind.STORE:
@@ -50,17 +51,31 @@ def _clean_role(role: str, store: Location | None) -> str:
 
 @transaction.atomic
 def check_create_user(
-    *, actor: Any, email: str, password: str, role: str, first_name: str = "", last_name: str = "",
-    store: Location | None = None, validate_password: bool = True,
+    *,
+    actor: Any,
+    email: str,
+    password: str,
+    role: str,
+    first_name: str = "",
+    last_name: str = "",
+    store: Location | None = None,
+    validate_password: bool = True,
 ) -> User:
     """Create a console user after validating e-mail, role, store and password strength."""
     email = _clean_email(email)
     role = _clean_role(role, store)
     if User.objects.filter(email=email).exists():
         raise UserExists(f"A user with the e-mail {email} already exists.", field="email")
-    user = User(email=email, username=email, role=role, first_name=first_name, last_name=last_name,
-                store=store if role == Role.CLERK else None, is_staff=role in (Role.OWNER, Role.MANAGER),
-                is_superuser=role == Role.OWNER)
+    user = User(
+        email=email,
+        username=email,
+        role=role,
+        first_name=first_name,
+        last_name=last_name,
+        store=store if role == Role.CLERK else None,
+        is_staff=role in (Role.OWNER, Role.MANAGER),
+        is_superuser=role == Role.OWNER,
+    )
     if validate_password:
         try:
             password_validation.validate_password(password, user)
@@ -68,8 +83,9 @@ def check_create_user(
             raise ValidationFailed(" ".join(exc.messages), field="password", code="PASSWORD_WEAK") from exc
     user.set_password(password)
     user.save()
-    do_record_audit(actor=actor, action="user.created", target=user,
-                    changes={"role": role, "store": store.code if store else None})
+    do_record_audit(
+        actor=actor, action="user.created", target=user, changes={"role": role, "store": store.code if store else None}
+    )
     return user
 
 
@@ -82,8 +98,12 @@ def check_change_role(*, actor: Any, user: User, role: str, store: Location | No
     user.is_staff = role in (Role.OWNER, Role.MANAGER)
     user.is_superuser = role == Role.OWNER
     user.save(update_fields=["role", "store", "is_staff", "is_superuser"])
-    do_record_audit(actor=actor, action="user.role_changed", target=user,
-                    changes={"before": before, "after": {"role": role, "store": store.code if store else None}})
+    do_record_audit(
+        actor=actor,
+        action="user.role_changed",
+        target=user,
+        changes={"before": before, "after": {"role": role, "store": store.code if store else None}},
+    )
     return user
 
 
@@ -132,8 +152,13 @@ def check_create_token(*, actor: Any, name: str, scopes: Iterable[str], role: st
     prefix = secrets.token_hex(4)
     secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(
-        name=name[:100], prefix=prefix, key_hash=hash_token(secret), role=role, scopes=cleaned,
-        created_by=getattr(actor, "audit_user", None), created_at=clock.now(),
+        name=name[:100],
+        prefix=prefix,
+        key_hash=hash_token(secret),
+        role=role,
+        scopes=cleaned,
+        created_by=getattr(actor, "audit_user", None),
+        created_at=clock.now(),
     )
     do_record_audit(actor=actor, action="token.created", target=token, changes={"scopes": cleaned, "role": role})
     return IssuedToken(token=token, secret=secret)

@@ -13,7 +13,7 @@ from omnia.core.permissions import Role
 class OmniaUserManager(UserManager["User"]):
     """Users log in with their e-mail; the username mirrors it for Django's machinery."""
 
-    def _create_user_object(self, username: str, email: str | None, password: str | None, **extra: Any) -> "User":
+    def _create_user_object(self, username: str, email: str | None, password: str | None, **extra: Any) -> User:
         email = self.normalize_email(email or username).lower()
         return super()._create_user_object(email, email, password, **extra)  # type: ignore[misc]
 
@@ -22,13 +22,17 @@ class User(AbstractUser):
     email = models.EmailField(_("e-mail"), unique=True)
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.OPERATOR)
     store = models.ForeignKey(
-        "inventory.Location", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="clerks", verbose_name=_("store"),
+        "inventory.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="clerks",
+        verbose_name=_("store"),
         help_text=_("The store a clerk works in."),
     )
     language = models.CharField(_("language"), max_length=8, blank=True)
 
-    objects: ClassVar[OmniaUserManager] = OmniaUserManager()  # type: ignore[assignment]
+    objects: ClassVar[OmniaUserManager] = OmniaUserManager()
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = ["username"]
@@ -70,7 +74,11 @@ class ApiToken(models.Model):
     role = models.CharField(_("acts as role"), max_length=16, choices=Role.choices, default=Role.MANAGER)
     scopes = models.JSONField(_("scopes"), default=list)
     created_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="api_tokens",
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="api_tokens",
         verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created"))
@@ -98,5 +106,8 @@ class ApiToken(models.Model):
         return self.created_by
 
     def has_scope(self, scope: str) -> bool:
-        section = scope.split(":", 1)[0]
-        return "*" in self.scopes or scope in self.scopes or f"{section}:write" in self.scopes and scope.endswith(":read")
+        """'*' grants all; '<section>:write' implies '<section>:read'."""
+        if "*" in self.scopes or scope in self.scopes:
+            return True
+        section, _, mode = scope.partition(":")
+        return mode == "read" and f"{section}:write" in self.scopes

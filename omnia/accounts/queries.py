@@ -17,7 +17,7 @@ def get_token_by_secret(secret: str) -> ApiToken | None:
     """The active token whose secret is `secret`, or None. Marks it used (once a minute at most)."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    prefix = secret[len(TOKEN_PREFIX):].split("_", 1)[0]
+    prefix = secret[len(TOKEN_PREFIX) :].split("_", 1)[0]
     token = ApiToken.objects.select_related("created_by").filter(prefix=prefix, revoked_at__isnull=True).first()
     if token is None or not hmac.compare_digest(token.key_hash, hash_token(secret)):
         return None

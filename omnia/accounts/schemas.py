@@ -19,8 +19,15 @@ class UserOut(Schema):
 
     @staticmethod
     def of(user: User) -> UserOut:
-        return UserOut(id=user.pk, email=user.email, first_name=user.first_name, last_name=user.last_name,
-                       role=user.role, store=user.store.code if user.store else None, is_active=user.is_active)
+        return UserOut(
+            id=user.pk,
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            role=user.role,
+            store=user.store.code if user.store else None,
+            is_active=user.is_active,
+        )
 
 
 class UserIn(Schema):
@@ -51,9 +58,16 @@ class TokenOut(Schema):
 
     @staticmethod
     def of(token: ApiToken) -> TokenOut:
-        return TokenOut(id=token.pk, name=token.name, prefix=token.prefix, role=token.role, scopes=token.scopes,
-                        created_at=token.created_at, last_used_at=token.last_used_at,
-                        revoked_at=token.revoked_at)
+        return TokenOut(
+            id=token.pk,
+            name=token.name,
+            prefix=token.prefix,
+            role=token.role,
+            scopes=token.scopes,
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+            revoked_at=token.revoked_at,
+        )
 
 
 class TokenIn(Schema):

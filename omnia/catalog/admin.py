@@ -10,10 +10,10 @@ class CategoryAdmin(SectionAdmin):
     section = Section.SETTINGS
     list_display = ["name", "parent", "slug"]
     search_fields = ["name"]
-    prepopulated_fields = {"slug": ("name",)}  # noqa: RUF012
+    prepopulated_fields = {"slug": ("name",)}
 
 
-class VariantInline(admin.TabularInline):  # type: ignore[type-arg]
+class VariantInline(admin.TabularInline):
     model = Variant
     extra = 0
     fields = ["sku", "name", "barcode", "price", "currency", "is_active"]
@@ -25,7 +25,7 @@ class ProductAdmin(SectionAdmin):
     list_display = ["name", "brand", "category", "is_active"]
     list_filter = ["category", "is_active"]
     search_fields = ["name", "variants__sku", "variants__barcode"]
-    inlines = [VariantInline]  # noqa: RUF012
+    inlines = [VariantInline]
 
 
 @admin.register(Variant)
@@ -33,4 +33,4 @@ class VariantAdmin(SectionAdmin):
     section = Section.SETTINGS
     list_display = ["sku", "product", "name", "price", "currency", "barcode", "is_active"]
     search_fields = ["sku", "barcode", "product__name"]
-    list_select_related = ["product"]  # noqa: RUF012
+    list_select_related = ["product"]

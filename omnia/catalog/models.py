@@ -10,7 +10,11 @@ from django.utils.translation import gettext_lazy as _
 class Category(models.Model):
     name = models.CharField(_("name"), max_length=200)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
         verbose_name=_("parent"),
     )
     slug = models.SlugField(_("slug"), max_length=200, unique=True)
@@ -29,7 +33,11 @@ class Product(models.Model):
     description = models.TextField(_("description"), blank=True)
     brand = models.CharField(_("brand"), max_length=120, blank=True)
     category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products",
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="products",
         verbose_name=_("category"),
     )
     is_active = models.BooleanField(_("on sale"), default=True)
@@ -47,12 +55,12 @@ class Product(models.Model):
 class Variant(models.Model):
     """One sellable unit (a size or colour of a product) with its SKU and the one price."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants",
-                                verbose_name=_("product"))
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants", verbose_name=_("product"))
     sku = models.CharField(_("SKU"), max_length=64, unique=True)
     barcode = models.CharField(_("barcode"), max_length=32, blank=True, db_index=True)
-    name = models.CharField(_("variant"), max_length=200, blank=True,
-                            help_text=_("What tells this variant apart, e.g. '10 m, warm white'."))
+    name = models.CharField(
+        _("variant"), max_length=200, blank=True, help_text=_("What tells this variant apart, e.g. '10 m, warm white'.")
+    )
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
     price = models.DecimalField(_("price"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)

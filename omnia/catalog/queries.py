@@ -10,7 +10,5 @@ def search_products(text: str = "") -> QuerySet[Product]:
     qs = Product.objects.select_related("category").prefetch_related("variants")
     text = text.strip()
     if text:
-        qs = qs.filter(
-            Q(name__icontains=text) | Q(variants__sku__iexact=text) | Q(variants__barcode=text)
-        ).distinct()
+        qs = qs.filter(Q(name__icontains=text) | Q(variants__sku__iexact=text) | Q(variants__barcode=text)).distinct()
     return qs

@@ -18,8 +18,15 @@ class VariantOut(Schema):
 
     @staticmethod
     def of(v: Variant) -> VariantOut:
-        return VariantOut(id=v.pk, sku=v.sku, barcode=v.barcode, name=v.name, attributes=v.attributes,
-                          price=v.price, currency=v.currency)
+        return VariantOut(
+            id=v.pk,
+            sku=v.sku,
+            barcode=v.barcode,
+            name=v.name,
+            attributes=v.attributes,
+            price=v.price,
+            currency=v.currency,
+        )
 
 
 class ProductOut(Schema):
@@ -31,5 +38,10 @@ class ProductOut(Schema):
 
     @staticmethod
     def of(p: Product) -> ProductOut:
-        return ProductOut(id=p.pk, name=p.name, brand=p.brand, category=p.category.name if p.category else None,
-                          variants=[VariantOut.of(v) for v in p.variants.all()])
+        return ProductOut(
+            id=p.pk,
+            name=p.name,
+            brand=p.brand,
+            category=p.category.name if p.category else None,
+            variants=[VariantOut.of(v) for v in p.variants.all()],
+        )

@@ -66,8 +66,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 class EmailAuthenticationForm(AuthenticationForm):
-    username = forms.EmailField(label=_("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True,
-                                                                                  "autocomplete": "email"}))
+    username = forms.EmailField(
+        label=_("E-mail"), widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
 
 
 class LoginView(auth_views.LoginView):
@@ -92,8 +93,11 @@ def home(request: HttpRequest) -> HttpResponse:
 def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        accounts_actions.do_set_password(actor=request.user, user=request.user,  # type: ignore[arg-type]
-                                         password=form.cleaned_data["new_password1"])
+        accounts_actions.do_set_password(
+            actor=request.user,
+            user=request.user,  # type: ignore[arg-type]
+            password=form.cleaned_data["new_password1"],
+        )
         update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
         messages.success(request, _t("Your password has been changed."))
         return redirect("console:home")
@@ -125,15 +129,26 @@ def orders(request: HttpRequest) -> HttpResponse:
     user = request.user
     if getattr(user, "role", None) == Role.CLERK and request.GET.get("mine", "1") == "1":
         location_id = user.store_id  # type: ignore[union-attr]
-    qs = orders_queries.list_orders(source=source if source in Source.values else "",
-                                    status=status if status in Order.Status.values else "",
-                                    location_id=location_id)
+    qs = orders_queries.list_orders(
+        source=source if source in Source.values else "",
+        status=status if status in Order.Status.values else "",
+        location_id=location_id,
+    )
     page = _page(request, qs)
     template = "console/orders_results.html" if request.htmx else "console/orders.html"  # type: ignore[attr-defined]
-    return render(request, template, {
-        "page": page, "source": source, "status": status, "sources": Source.choices,
-        "statuses": Order.Status.choices, "clerk_store": location_id, "topics": "orders",
-    })
+    return render(
+        request,
+        template,
+        {
+            "page": page,
+            "source": source,
+            "status": status,
+            "sources": Source.choices,
+            "statuses": Order.Status.choices,
+            "clerk_store": location_id,
+            "topics": "orders",
+        },
+    )
 
 
 @section_required(Section.STOCK)
@@ -145,14 +160,23 @@ def stock(request: HttpRequest) -> HttpResponse:
     levels = inventory_queries.stock_table([v.pk for p in page for v in p.variants.all()])
     rows = [
         {"product": p, "variant": v, "cells": [levels.get((v.pk, loc.pk)) for loc in locations]}
-        for p in page for v in p.variants.all()
+        for p in page
+        for v in p.variants.all()
     ]
     template = "console/stock_results.html" if request.htmx else "console/stock.html"  # type: ignore[attr-defined]
-    return render(request, template, {
-        "q": q, "locations": locations, "rows": rows, "page": page,
-        "summary": inventory_queries.location_summary(), "topics": "stock",
-        "my_store": getattr(request.user, "store_id", None),
-    })
+    return render(
+        request,
+        template,
+        {
+            "q": q,
+            "locations": locations,
+            "rows": rows,
+            "page": page,
+            "summary": inventory_queries.location_summary(),
+            "topics": "stock",
+            "my_store": getattr(request.user, "store_id", None),
+        },
+    )
 
 
 @section_required(Section.ANALYTICS)
@@ -160,16 +184,26 @@ def analytics(request: HttpRequest) -> HttpResponse:
     report = orders_queries.sales_by_month_and_source()
     source_labels = dict(Source.choices)
     chart = {
-        "labels": report["months"],
+        "labels": report.months,
         "datasets": [
-            {"label": str(source_labels.get(source, source)), "data": [float(by_month.get(m, 0)) for m in report["months"]]}
-            for source, by_month in sorted(report["by_source"].items())
+            {
+                "label": str(source_labels.get(source, source)),
+                "data": [float(by_month.get(m, 0)) for m in report.months],
+            }
+            for source, by_month in sorted(report.by_source.items())
         ],
     }
-    rows = [{"month": m, "orders": report["orders"].get(m, 0), "revenue": report["totals"][m]} for m in report["months"]]
-    return render(request, "console/analytics.html", {
-        "chart": chart, "rows": list(reversed(rows)), "currency": settings.OMNIA_CURRENCY, "topics": "analytics",
-    })
+    rows = [{"month": m, "orders": report.orders.get(m, 0), "revenue": report.totals[m]} for m in report.months]
+    return render(
+        request,
+        "console/analytics.html",
+        {
+            "chart": chart,
+            "rows": list(reversed(rows)),
+            "currency": settings.OMNIA_CURRENCY,
+            "topics": "analytics",
+        },
+    )
 
 
 def _settings_tabs(request: HttpRequest) -> dict[str, bool]:
@@ -181,9 +215,14 @@ def _settings_tabs(request: HttpRequest) -> dict[str, bool]:
 
 @section_required(Section.SETTINGS)
 def settings_overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/settings.html", {
-        "locations": inventory_queries.list_locations(active_only=False), **_settings_tabs(request),
-    })
+    return render(
+        request,
+        "console/settings.html",
+        {
+            "locations": inventory_queries.list_locations(active_only=False),
+            **_settings_tabs(request),
+        },
+    )
 
 
 class UserForm(forms.Form):
@@ -211,17 +250,25 @@ def settings_users(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _t("User %(email)s created.") % {"email": user.email})
             return redirect("console:settings_users")
-    return render(request, "console/settings_users.html", {
-        "form": form, "users": accounts_queries.list_users(), **_settings_tabs(request),
-    })
+    return render(
+        request,
+        "console/settings_users.html",
+        {
+            "form": form,
+            "users": accounts_queries.list_users(),
+            **_settings_tabs(request),
+        },
+    )
 
 
 class TokenForm(forms.Form):
     name = forms.CharField(label=_("Integration name"), max_length=100)
-    role = forms.ChoiceField(label=_("Acts as"), choices=[c for c in Role.choices if c[0] != Role.CLERK],
-                             initial=Role.MANAGER)
-    scopes = forms.MultipleChoiceField(label=_("Scopes"), widget=forms.CheckboxSelectMultiple,
-                                       choices=[(s, s) for s in permissions.scope_names()])
+    role = forms.ChoiceField(
+        label=_("Acts as"), choices=[c for c in Role.choices if c[0] != Role.CLERK], initial=Role.MANAGER
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"), widget=forms.CheckboxSelectMultiple, choices=[(s, s) for s in permissions.scope_names()]
+    )
 
 
 @section_required(Section.USERS)
@@ -235,9 +282,16 @@ def settings_tokens(request: HttpRequest) -> HttpResponse:
             _apply_domain_error(form, exc)
         else:
             form = TokenForm()
-    return render(request, "console/settings_tokens.html", {
-        "form": form, "issued": issued, "tokens": accounts_queries.list_tokens(), **_settings_tabs(request),
-    })
+    return render(
+        request,
+        "console/settings_tokens.html",
+        {
+            "form": form,
+            "issued": issued,
+            "tokens": accounts_queries.list_tokens(),
+            **_settings_tabs(request),
+        },
+    )
 
 
 @require_POST

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from omnia.core import permissions
 
 
-class SectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SectionAdmin(admin.ModelAdmin):
     """A ModelAdmin visible to roles that may use `section`; `read_only` forbids every change."""
 
     section: str = permissions.Section.SETTINGS

@@ -64,9 +64,7 @@ def _database(env: dict[str, str], data_dir: Path) -> dict[str, object]:
         url = f"sqlite:///{data_dir / 'omnia.sqlite3'}"
     scheme = urlsplit(url).scheme
     if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
-        raise ConfigError(
-            name, f"unsupported database {scheme or url!r}; use sqlite:///path or postgresql://…"
-        )
+        raise ConfigError(name, f"unsupported database {scheme or url!r}; use sqlite:///path or postgresql://…")
     try:
         db: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=0))
     except Exception as exc:  # dj-database-url raises several types for malformed URLs
@@ -79,9 +77,7 @@ def _database(env: dict[str, str], data_dir: Path) -> dict[str, object]:
             # instead of failing half-way through a transaction.
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
-            "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-            ),
+            "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"),
         }
     else:
         if not db.get("NAME"):

@@ -33,15 +33,18 @@ def _decode(cursor: str) -> int:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))["id"]
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise ValidationFailed("The cursor is not one this API issued.", field="cursor",
-                               code="CURSOR_INVALID") from exc
+        raise ValidationFailed("The cursor is not one this API issued.", field="cursor", code="CURSOR_INVALID") from exc
     if not isinstance(value, int):
         raise ValidationFailed("The cursor is not one this API issued.", field="cursor", code="CURSOR_INVALID")
     return value
 
 
 def paginate(
-    queryset: QuerySet[M], *, cursor: str | None, limit: int, serialize: Callable[[M], Any],
+    queryset: QuerySet[M],
+    *,
+    cursor: str | None,
+    limit: int,
+    serialize: Callable[[M], Any],
     newest_first: bool = True,
 ) -> dict[str, Any]:
     """One page of `queryset` ordered by id, after `cursor`, as {'items', 'next_cursor'}."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -58,9 +58,7 @@ def can(actor: Actor | None, section: str) -> bool:
 def require(actor: Actor | None, section: str) -> None:
     """Raise PermissionDenied unless `actor` may use `section`."""
     if not can(actor, section):
-        raise PermissionDenied(
-            f"Your role may not use {Section(section).label}.", code="ROLE_FORBIDDEN"
-        )
+        raise PermissionDenied(f"Your role may not use {Section(section).label}.", code="ROLE_FORBIDDEN")
 
 
 def authorize(actor: Actor | None, section: str, *, write: bool = False) -> None:
@@ -75,3 +73,8 @@ def authorize(actor: Actor | None, section: str, *, write: bool = False) -> None
 def scope_names() -> list[str]:
     """Every scope a token may carry, plus '*' for all."""
     return ["*"] + [f"{s.value}:{mode}" for s in Section for mode in ("read", "write")]
+
+
+def actor_of(request: Any) -> Actor | None:
+    """Who is acting on an API request: the token django-ninja authenticated (request.auth)."""
+    return getattr(request, "auth", None)

@@ -5,10 +5,10 @@ from omnia.core.permissions import Section
 from omnia.customers.models import Customer, Identity
 
 
-class IdentityInline(admin.TabularInline):  # type: ignore[type-arg]
+class IdentityInline(admin.TabularInline):
     model = Identity
     extra = 0
-    fields = ["kind", "value", "raw_value", "verified", "channel", "first_seen_at", "last_seen_at"]
+    fields = ("kind", "value", "raw_value", "verified", "channel", "first_seen_at", "last_seen_at")
     readonly_fields = fields
 
 
@@ -21,4 +21,4 @@ class CustomerAdmin(SectionAdmin):
     list_display = ["__str__", "city", "language", "created_source", "created_at"]
     list_filter = ["city", "language", "created_source"]
     search_fields = ["first_name", "last_name", "identities__value"]
-    inlines = [IdentityInline]  # noqa: RUF012
+    inlines = [IdentityInline]

@@ -25,7 +25,13 @@ class CustomerOut(Schema):
 
     @staticmethod
     def of(c: Customer) -> CustomerOut:
-        return CustomerOut(id=c.pk, first_name=c.first_name, last_name=c.last_name, city=c.city,
-                           language=c.language, tags=c.tags, created_at=c.created_at,
-                           identities=[IdentityOut(kind=i.kind, value=i.value, verified=i.verified)
-                                       for i in c.identities.all()])
+        return CustomerOut(
+            id=c.pk,
+            first_name=c.first_name,
+            last_name=c.last_name,
+            city=c.city,
+            language=c.language,
+            tags=c.tags,
+            created_at=c.created_at,
+            identities=[IdentityOut(kind=i.kind, value=i.value, verified=i.verified) for i in c.identities.all()],
+        )

@@ -22,7 +22,7 @@ class StockLevelAdmin(SectionAdmin):
     list_display = ["variant", "location", "on_hand", "reserved", "updated_at"]
     list_filter = ["location"]
     search_fields = ["variant__sku"]
-    list_select_related = ["variant__product", "location"]  # noqa: RUF012
+    list_select_related = ["variant__product", "location"]
 
 
 @admin.register(StockMove)
@@ -32,4 +32,4 @@ class StockMoveAdmin(SectionAdmin):
     list_display = ["at", "variant", "location", "kind", "quantity", "reason", "actor"]
     list_filter = ["kind", "location"]
     search_fields = ["variant__sku", "reason"]
-    list_select_related = ["variant__product", "location", "actor"]  # noqa: RUF012
+    list_select_related = ["variant__product", "location", "actor"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router
 
-from omnia.core.permissions import Section, authorize
+from omnia.core.permissions import Section, actor_of, authorize
 from omnia.inventory import queries
 from omnia.inventory.schemas import LocationOut
 
@@ -12,5 +12,5 @@ router = Router(tags=["stock"])
 
 @router.get("/locations", response=list[LocationOut], summary="Stores, warehouses and pick-up points")
 def list_locations(request: HttpRequest) -> list[LocationOut]:
-    authorize(request.auth, Section.STOCK)  # type: ignore[attr-defined]
+    authorize(actor_of(request), Section.STOCK)
     return [LocationOut.of(loc) for loc in queries.list_locations()]

@@ -78,8 +78,9 @@ class StockMove(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     quantity = models.IntegerField(_("quantity"), help_text=_("Positive adds stock, negative removes it."))
     reason = models.CharField(_("reason"), max_length=300, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     at = models.DateTimeField(_("when"))
 
     class Meta:

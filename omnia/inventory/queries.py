@@ -41,8 +41,7 @@ def stock_table(variant_ids: list[int]) -> dict[tuple[int, int], StockLevel]:
     if not variant_ids:
         return {}
     return {
-        (level.variant_id, level.location_id): level
-        for level in StockLevel.objects.filter(variant_id__in=variant_ids)
+        (level.variant_id, level.location_id): level for level in StockLevel.objects.filter(variant_id__in=variant_ids)
     }
 
 
@@ -55,8 +54,11 @@ def location_summary() -> list[dict[str, object]]:
     )
     by_location = {row["location_id"]: row for row in rows}
     return [
-        {"location": loc, "skus": by_location.get(loc.pk, {}).get("skus", 0),
-         "units": by_location.get(loc.pk, {}).get("units", 0) or 0,
-         "reserved": by_location.get(loc.pk, {}).get("reserved", 0) or 0}
+        {
+            "location": loc,
+            "skus": by_location.get(loc.pk, {}).get("skus", 0),
+            "units": by_location.get(loc.pk, {}).get("units", 0) or 0,
+            "reserved": by_location.get(loc.pk, {}).get("reserved", 0) or 0,
+        }
         for loc in list_locations()
     ]

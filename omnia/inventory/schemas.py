@@ -20,6 +20,16 @@ class LocationOut(Schema):
 
     @staticmethod
     def of(loc: Location) -> LocationOut:
-        return LocationOut(id=loc.pk, code=loc.code, name=loc.name, kind=loc.kind, city=loc.city,
-                           address=loc.address, opening_hours=loc.opening_hours, sells=loc.sells,
-                           ships=loc.ships, offers_pickup=loc.offers_pickup, accepts_returns=loc.accepts_returns)
+        return LocationOut(
+            id=loc.pk,
+            code=loc.code,
+            name=loc.name,
+            kind=loc.kind,
+            city=loc.city,
+            address=loc.address,
+            opening_hours=loc.opening_hours,
+            sells=loc.sells,
+            ships=loc.ships,
+            offers_pickup=loc.offers_pickup,
+            accepts_returns=loc.accepts_returns,
+        )

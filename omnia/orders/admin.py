@@ -5,10 +5,10 @@ from omnia.core.permissions import Section
 from omnia.orders.models import Order, OrderLine
 
 
-class OrderLineInline(admin.TabularInline):  # type: ignore[type-arg]
+class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
-    fields = ["variant", "quantity", "unit_price", "discount", "location"]
+    fields = ("variant", "quantity", "unit_price", "discount", "location")
     readonly_fields = fields
 
 
@@ -22,5 +22,5 @@ class OrderAdmin(SectionAdmin):
     list_filter = ["source", "status", "location"]
     search_fields = ["number", "external_id"]
     date_hierarchy = "placed_at"
-    list_select_related = ["customer", "location"]  # noqa: RUF012
-    inlines = [OrderLineInline]  # noqa: RUF012
+    list_select_related = ["customer", "location"]
+    inlines = [OrderLineInline]

@@ -34,14 +34,26 @@ class Order(models.Model):
         RETURNED = "returned", _("Returned")
 
     number = models.CharField(_("number"), max_length=32, unique=True)
-    customer = models.ForeignKey("customers.Customer", null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="orders", verbose_name=_("customer"))
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("customer"),
+    )
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     external_id = models.CharField(_("external id"), max_length=100, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
-    location = models.ForeignKey("inventory.Location", null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="orders", verbose_name=_("store"),
-                                 help_text=_("Where it was sold or is handed out."))
+    location = models.ForeignKey(
+        "inventory.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("store"),
+        help_text=_("Where it was sold or is handed out."),
+    )
     total = models.DecimalField(_("total"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     comment = models.TextField(_("comment"), blank=True)
@@ -52,8 +64,9 @@ class Order(models.Model):
         verbose_name_plural = _("orders")
         ordering = ["-placed_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "external_id"], condition=~Q(external_id=""),
-                                    name="order_unique_external_id"),
+            models.UniqueConstraint(
+                fields=["source", "external_id"], condition=~Q(external_id=""), name="order_unique_external_id"
+            ),
             models.CheckConstraint(condition=Q(total__gte=Decimal(0)), name="order_total_not_negative"),
         ]
         indexes = [models.Index(fields=["source", "placed_at"])]
@@ -68,8 +81,14 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField(_("quantity"))
     unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=2)
     discount = models.DecimalField(_("discount"), max_digits=14, decimal_places=2, default=Decimal(0))
-    location = models.ForeignKey("inventory.Location", null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="+", verbose_name=_("sourced from"))
+    location = models.ForeignKey(
+        "inventory.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("sourced from"),
+    )
 
     class Meta:
         verbose_name = _("order line")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
@@ -8,12 +9,12 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from omnia.core import clock
-
 from omnia.orders.models import Order
 
 
-def list_orders(*, source: str = "", status: str = "", customer_id: int | None = None,
-                location_id: int | None = None) -> QuerySet[Order]:
+def list_orders(
+    *, source: str = "", status: str = "", customer_id: int | None = None, location_id: int | None = None
+) -> QuerySet[Order]:
     qs = Order.objects.select_related("customer", "location").prefetch_related("lines__variant")
     if source:
         qs = qs.filter(source=source)
@@ -26,9 +27,17 @@ def list_orders(*, source: str = "", status: str = "", customer_id: int | None =
     return qs
 
 
-def sales_by_month_and_source(*, months: int = 18) -> dict[str, object]:
+@dataclass(frozen=True)
+class SalesReport:
+    months: list[str]  # "YYYY-MM", oldest first
+    by_source: dict[str, dict[str, Decimal]]  # source → month → revenue
+    totals: dict[str, Decimal]  # month → revenue
+    orders: dict[str, int]  # month → number of orders
+
+
+def sales_by_month_and_source(*, months: int = 18) -> SalesReport:
     """Revenue and order count per calendar month (shop time) and source, completed orders only."""
-    start = (clock.local_now().replace(day=1, hour=0, minute=0, second=0, microsecond=0))
+    start = clock.local_now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     for _ in range(months - 1):
         start = (start - dt.timedelta(days=1)).replace(day=1)
     rows = (
@@ -48,4 +57,4 @@ def sales_by_month_and_source(*, months: int = 18) -> dict[str, object]:
         by_source.setdefault(row["source"], {})[label] = row["revenue"] or Decimal(0)
         counts[label] = counts.get(label, 0) + row["orders"]
     totals = {m: sum((s.get(m, Decimal(0)) for s in by_source.values()), Decimal(0)) for m in months_seen}
-    return {"months": months_seen, "by_source": by_source, "totals": totals, "orders": counts}
+    return SalesReport(months=months_seen, by_source=by_source, totals=totals, orders=counts)

@@ -28,8 +28,18 @@ class OrderOut(Schema):
 
     @staticmethod
     def of(o: Order) -> OrderOut:
-        return OrderOut(id=o.pk, number=o.number, source=o.source, status=o.status, customer_id=o.customer_id,
-                        location=o.location.code if o.location else None, total=o.total, currency=o.currency,
-                        placed_at=o.placed_at,
-                        lines=[OrderLineOut(sku=line.variant.sku, quantity=line.quantity, unit_price=line.unit_price)
-                               for line in o.lines.all()])
+        return OrderOut(
+            id=o.pk,
+            number=o.number,
+            source=o.source,
+            status=o.status,
+            customer_id=o.customer_id,
+            location=o.location.code if o.location else None,
+            total=o.total,
+            currency=o.currency,
+            placed_at=o.placed_at,
+            lines=[
+                OrderLineOut(sku=line.variant.sku, quantity=line.quantity, unit_price=line.unit_price)
+                for line in o.lines.all()
+            ],
+        )

@@ -33,8 +33,7 @@ def test_a_clerk_must_belong_to_a_store_not_a_warehouse() -> None:
     warehouse = make_location(kind=Location.Kind.WAREHOUSE)
 
     with pytest.raises(ValidationFailed) as caught:
-        actions.check_create_user(actor=None, email="c@shop.kz", password=PASSWORD, role=Role.CLERK,
-                                  store=warehouse)
+        actions.check_create_user(actor=None, email="c@shop.kz", password=PASSWORD, role=Role.CLERK, store=warehouse)
 
     assert caught.value.code == "STORE_INVALID"
 
@@ -49,8 +48,10 @@ def test_role_change_is_audited_with_before_and_after() -> None:
     entry = AuditEntry.objects.filter(action="user.role_changed").get()
     assert entry.actor == owner
     assert entry.target_id == str(user.pk)
-    assert entry.changes == {"before": {"role": "operator", "store": None},
-                             "after": {"role": "clerk", "store": "ast-1"}}
+    assert entry.changes == {
+        "before": {"role": "operator", "store": None},
+        "after": {"role": "clerk", "store": "ast-1"},
+    }
 
 
 def test_token_secret_is_shown_once_and_only_its_hash_is_kept() -> None:

@@ -10,8 +10,17 @@ from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["inbox", "customers", "orders", "stock", "analytics", "settings", "settings_users", "settings_tokens",
-         "settings_audit"]
+PAGES = [
+    "inbox",
+    "customers",
+    "orders",
+    "stock",
+    "analytics",
+    "settings",
+    "settings_users",
+    "settings_tokens",
+    "settings_audit",
+]
 ALLOWED = {
     Role.OWNER: set(PAGES),
     Role.MANAGER: set(PAGES) - {"settings_users", "settings_tokens"},
@@ -60,8 +69,7 @@ def test_log_in_lands_on_the_first_allowed_page() -> None:
     make_user(Role.CLERK, email="clerk@shop.test")
     client = Client()
 
-    response = client.post(reverse("console:login"), {"username": "clerk@shop.test", "password": PASSWORD},
-                           follow=True)
+    response = client.post(reverse("console:login"), {"username": "clerk@shop.test", "password": PASSWORD}, follow=True)
 
     assert response.redirect_chain[-1][0] == reverse("console:customers")
 
@@ -103,8 +111,9 @@ def test_password_change_keeps_the_session_and_is_audited() -> None:
     client.force_login(user)
     new = "another-long-passphrase-77"
 
-    response = client.post(reverse("console:password_change"),
-                           {"old_password": PASSWORD, "new_password1": new, "new_password2": new})
+    response = client.post(
+        reverse("console:password_change"), {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+    )
 
     assert response.status_code == 302
     user.refresh_from_db()
@@ -140,14 +149,18 @@ def test_owner_creates_a_clerk_in_the_console_and_a_bad_form_changes_nothing() -
     client = logged_in(Role.OWNER)
     count = User.objects.count()
 
-    bad = client.post(reverse("console:settings_users"),
-                      {"email": "new@shop.test", "role": "clerk", "password": "long-enough-pass-42"})
+    bad = client.post(
+        reverse("console:settings_users"),
+        {"email": "new@shop.test", "role": "clerk", "password": "long-enough-pass-42"},
+    )
     assert bad.status_code == 200
     assert "A store clerk must belong to a store." in bad.content.decode()
     assert User.objects.count() == count
 
-    good = client.post(reverse("console:settings_users"), {"email": "new@shop.test", "role": "clerk",
-                                                           "store": store.pk, "password": "long-enough-pass-42"})
+    good = client.post(
+        reverse("console:settings_users"),
+        {"email": "new@shop.test", "role": "clerk", "store": store.pk, "password": "long-enough-pass-42"},
+    )
     assert good.status_code == 302
     assert User.objects.get(email="new@shop.test").store == store
 
@@ -157,12 +170,14 @@ def test_owner_creates_and_revokes_a_token_in_the_console() -> None:
 
     client = logged_in(Role.OWNER)
 
-    page = client.post(reverse("console:settings_tokens"), {"name": "Website", "role": "manager",
-                                                            "scopes": ["orders:write", "catalog:read"]})
+    page = client.post(
+        reverse("console:settings_tokens"),
+        {"name": "Website", "role": "manager", "scopes": ["orders:write", "stock:read"]},
+    )
     secret = page.context["issued"].secret
     assert secret in page.content.decode()
     token = ApiToken.objects.get(name="Website")
-    assert token.scopes == ["catalog:read", "orders:write"]
+    assert token.scopes == ["orders:write", "stock:read"]
 
     client.post(reverse("console:revoke_token", args=[token.pk]))
 

@@ -3,7 +3,7 @@
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
@@ -60,22 +60,24 @@ def test_a_subscriber_receives_updates_published_after_commit_for_its_topics_onl
 def test_published_update_reaches_the_socket() -> None:
     clerk = make_user(Role.CLERK)
 
-    async def connect() -> WebsocketCommunicator:
+    def change_stock() -> None:
+        with transaction.atomic():
+            publish_on_commit(RealtimeUpdate(topic="stock", kind="stock.changed", data={"sku": "GRL-1"}))
+
+    async def scenario() -> dict[str, Any]:
         communicator = connect_as(clerk)
         await communicator.connect()
         await communicator.receive_json_from()
         await communicator.send_json_to({"type": "subscribe", "topics": ["stock"]})
         await communicator.receive_json_from()
-        return communicator
-
-    communicator = async_to_sync(connect)()
-    with transaction.atomic():
-        publish_on_commit(RealtimeUpdate(topic="stock", kind="stock.changed", data={"sku": "GRL-1"}))
-
-    async def receive() -> dict[str, Any]:
+        await sync_to_async(change_stock)()
         message = await communicator.receive_json_from(timeout=5)
         await communicator.disconnect()
         return message
 
-    assert async_to_sync(receive)() == {"type": "event", "topic": "stock", "kind": "stock.changed",
-                                        "data": {"sku": "GRL-1"}}
+    assert async_to_sync(scenario)() == {
+        "type": "event",
+        "topic": "stock",
+        "kind": "stock.changed",
+        "data": {"sku": "GRL-1"},
+    }

@@ -74,8 +74,9 @@ def test_bad_value_names_the_variable(env: dict[str, str], variable: str, value:
 def _omnia(args: list[str], env_extra: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIA_") and k != "DJANGO_SETTINGS_MODULE"}
     env.update({"OMNIA_DATA_DIR": str(tmp_path / "cli-var"), **env_extra})
-    return subprocess.run([sys.executable, "-m", "omnia", *args], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "omnia", *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 @pytest.mark.parametrize(

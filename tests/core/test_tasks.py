@@ -14,8 +14,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_worker_until_idle() -> None:
-    Worker(queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
-           max_tasks=None, worker_id="test-worker", excluded_queue_names=[]).run()
+    Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    ).run()
 
 
 def test_an_enqueued_task_is_run_by_the_worker_and_its_result_kept() -> None:
