@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from omnia.core.text import search_key
 
 
 class Category(models.Model):
@@ -42,6 +45,7 @@ class Product(models.Model):
     )
     is_active = models.BooleanField(_("on sale"), default=True)
     created_at = models.DateTimeField(_("created"))
+    search_text = models.TextField(editable=False, default="", help_text="core.text.search_key(name, brand)")
 
     class Meta:
         verbose_name = _("product")
@@ -50,6 +54,10 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_text = search_key(self.name, self.brand)
+        super().save(*args, **kwargs)
 
 
 class Variant(models.Model):

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from omnia.core.text import search_key
 
 
 class Customer(models.Model):
@@ -15,6 +19,7 @@ class Customer(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     created_source = models.CharField(_("came from"), max_length=32, blank=True)
     created_at = models.DateTimeField(_("created"), db_index=True)
+    search_text = models.TextField(editable=False, default="", help_text="core.text.search_key(names)")
 
     class Meta:
         verbose_name = _("customer")
@@ -23,6 +28,10 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.full_name or f"#{self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_text = search_key(self.first_name, self.last_name)
+        super().save(*args, **kwargs)
 
     @property
     def full_name(self) -> str:

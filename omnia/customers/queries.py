@@ -4,6 +4,7 @@ from django.db.models import Q, QuerySet
 
 from omnia.core.errors import ValidationFailed
 from omnia.core.phones import normalize_phone
+from omnia.core.text import search_key
 from omnia.customers.models import Customer, Identity
 
 
@@ -13,7 +14,7 @@ def search_customers(text: str = "") -> QuerySet[Customer]:
     text = text.strip()
     if not text:
         return qs
-    conditions = Q(first_name__icontains=text) | Q(last_name__icontains=text) | Q(loyalty_card=text)
+    conditions = Q(search_text__contains=search_key(text)) | Q(loyalty_card=text)
     if "@" in text:
         conditions |= Q(identities__kind=Identity.Kind.EMAIL, identities__value=text.lower())
     if sum(ch.isdigit() for ch in text) >= 7:

@@ -29,6 +29,7 @@ from django.db import transaction
 from omnia.catalog.models import Category, Product, Variant
 from omnia.core import clock
 from omnia.core.phones import normalize_phone
+from omnia.core.text import search_key
 from omnia.customers.models import Customer, Identity
 from omnia.demo import data
 from omnia.inventory.models import Location, StockLevel, StockMove
@@ -789,6 +790,7 @@ def _write_demo(plan: DemoPlan) -> None:
                 brand=row["brand"],
                 category_id=category_ids[row["category"]],
                 created_at=row["created_at"],
+                search_text=search_key(row["name"], row["brand"]),
             )
             for row in plan.products
         ],
@@ -841,7 +843,10 @@ def _write_demo(plan: DemoPlan) -> None:
         StockLevel.objects.bulk_create(levels, batch_size=BATCH_SIZE)
         StockMove.objects.bulk_create(moves, batch_size=BATCH_SIZE)
 
-    customer_ids = insert(Customer, [Customer(**row) for row in plan.customers])
+    customer_ids = insert(
+        Customer,
+        [Customer(**row, search_text=search_key(row["first_name"], row["last_name"])) for row in plan.customers],
+    )
     insert(
         Identity,
         [

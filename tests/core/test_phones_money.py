@@ -49,3 +49,10 @@ def test_money_is_formatted_for_the_language() -> None:
     assert price.amount == Decimal("12990.50")
     assert "₸" in price.format("ru")
     assert "12" in price.format("en")
+
+
+def test_search_keys_fold_cyrillic_case_and_yo() -> None:
+    from omnia.core.text import search_key
+
+    assert search_key("Гирлянда  «Нить»", "Ёлочка") == "гирлянда «нить» елочка"
+    assert search_key("ҚАЗАҚША") == "қазақша"
