@@ -8,7 +8,6 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
 
 from omnia.core.config import ConfigError
 
@@ -44,24 +43,41 @@ def _migrate(verbosity: int = 0) -> None:
     call_command("migrate", interactive=False, verbosity=verbosity)
 
 
-def start_worker_thread() -> Any:
-    """Run a task worker in a daemon thread of this process; returns the worker (set .running=False to stop)."""
-    from django.utils.crypto import get_random_string
-    from django_tasks_db.management.commands.db_worker import Worker
+class WorkerThread:
+    """A task worker running in a daemon thread of this process (the embedded `omnia serve`)."""
 
-    worker = Worker(
-        queue_names=["*"],
-        interval=0.5,
-        batch=False,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id=f"serve-{get_random_string(12)}",
-        excluded_queue_names=[],
-    )
-    thread = threading.Thread(target=worker.run, name="omnia-task-worker", daemon=True)
-    thread.start()
-    return worker
+    def __init__(self) -> None:
+        from django.utils.crypto import get_random_string
+        from django_tasks_db.management.commands.db_worker import Worker
+
+        self.worker = Worker(
+            queue_names=["*"],
+            interval=0.5,
+            batch=False,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=f"serve-{get_random_string(12)}",
+            excluded_queue_names=[],
+        )
+        self.thread = threading.Thread(target=self._run, name="omnia-task-worker", daemon=True)
+
+    def _run(self) -> None:
+        from django.db import connections
+
+        try:
+            self.worker.run()
+        finally:
+            connections.close_all()
+
+    def start(self) -> WorkerThread:
+        self.thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the task in hand (if any), then stop."""
+        self.worker.running = False
+        self.thread.join(timeout)
 
 
 def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None = None) -> None:
@@ -69,7 +85,7 @@ def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None 
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)
-    worker = start_worker_thread() if with_worker else None
+    worker = WorkerThread().start() if with_worker else None
     config = uvicorn.Config(
         "omnia.asgi:application",
         host=host,
@@ -85,7 +101,7 @@ def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None 
         server.run()
     finally:
         if worker is not None:
-            worker.running = False
+            worker.stop()
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

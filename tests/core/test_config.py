@@ -93,3 +93,14 @@ def test_start_up_with_a_bad_database_url_stops_with_a_clear_message(tmp_path: P
     assert result.returncode == 2
     assert "OMNIA_DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("debug", "secure"), [("false", "True"), ("true", "False")])
+def test_cookies_are_secure_unless_debugging(tmp_path: Path, debug: str, secure: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIA_") and k != "DJANGO_SETTINGS_MODULE"}
+    env.update({"OMNIA_DATA_DIR": str(tmp_path), "OMNIA_DEBUG": debug})
+    code = "import omnia.settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.DEBUG)"
+
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+
+    assert result.stdout.split() == [secure, secure, str(debug == "true")]

@@ -39,3 +39,22 @@ def test_an_enqueued_task_is_run_by_the_worker_and_its_result_kept() -> None:
     result.refresh()
     assert result.status == TaskResultStatus.SUCCESSFUL
     assert result.return_value == 1
+
+
+def test_the_worker_thread_of_omnia_serve_runs_enqueued_tasks() -> None:
+    import time
+
+    from omnia.cli import WorkerThread
+
+    result = check_stock_integrity.enqueue()
+    worker = WorkerThread().start()
+    try:
+        deadline = time.monotonic() + 60
+        while result.status != TaskResultStatus.SUCCESSFUL and time.monotonic() < deadline:
+            time.sleep(0.1)
+            result.refresh()
+    finally:
+        worker.stop()
+
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.return_value == 0
