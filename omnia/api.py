@@ -33,7 +33,7 @@ api = NinjaAPI(
         "Authenticate with `Authorization: Bearer <token>`; tokens are created in "
         "Settings → API tokens or with `omnia token create`. Every 4xx answers "
         '`{"error": {"code", "message", "field"}}`. Lists are cursor-paginated: pass '
-        "`next_cursor` back as `cursor`."
+        "`next` back as `cursor`."
     ),
     auth=BearerToken(),
     urls_namespace="api",

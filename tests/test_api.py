@@ -213,7 +213,7 @@ def test_cursor_pagination_walks_every_row_once(client: Client) -> None:
         query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
         page = call(client, "get", "/users", owner, data=query).json()
         seen += [u["email"] for u in page["items"]]
-        cursor = page["next_cursor"]
+        cursor = page["next"]
         if cursor is None:
             break
 

@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db.models import Model, QuerySet
 from ninja import Schema
+from pydantic import Field
 
 from omnia.core.errors import ValidationFailed
 
@@ -21,7 +22,7 @@ MAX_LIMIT = 200
 
 class Page(Schema, Generic[T]):
     items: list[T]
-    next_cursor: str | None
+    next: str | None = Field(description="Pass back as `cursor` for the next page; null on the last")
 
 
 def _encode(last_id: int) -> str:
@@ -47,7 +48,7 @@ def paginate(
     serialize: Callable[[M], Any],
     newest_first: bool = True,
 ) -> dict[str, Any]:
-    """One page of `queryset` ordered by id, after `cursor`, as {'items', 'next_cursor'}."""
+    """One page of `queryset` ordered by id, after `cursor`, as {'items', 'next'}."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}.", field="limit", code="LIMIT_INVALID")
     qs = queryset.order_by("-id" if newest_first else "id")
@@ -59,5 +60,5 @@ def paginate(
     rows = rows[:limit]
     return {
         "items": [serialize(row) for row in rows],
-        "next_cursor": _encode(rows[-1].pk) if more and rows else None,
+        "next": _encode(rows[-1].pk) if more and rows else None,
     }
