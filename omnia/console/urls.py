@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from omnia.console import views
 
@@ -10,7 +10,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("account/password/", views.password_change, name="password_change"),
     path("inbox/", views.inbox, name="inbox"),
-    path("customers/", views.customers, name="customers"),
+    path("customers/", include("omnia.console.customer_urls")),
     path("orders/", views.orders, name="orders"),
     path("stock/", views.stock, name="stock"),
     path("analytics/", views.analytics, name="analytics"),

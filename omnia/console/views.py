@@ -29,7 +29,6 @@ from omnia.core import permissions
 from omnia.core.audit import list_audit
 from omnia.core.errors import DomainError
 from omnia.core.permissions import Role, Section
-from omnia.customers import queries as customers_queries
 from omnia.inventory import queries as inventory_queries
 from omnia.orders import queries as orders_queries
 from omnia.orders.models import Order, Source
@@ -111,14 +110,6 @@ def _page(request: HttpRequest, queryset: Any, per_page: int = 50) -> Any:
 @section_required(Section.INBOX)
 def inbox(request: HttpRequest) -> HttpResponse:
     return render(request, "console/inbox.html", {"topics": "inbox"})
-
-
-@section_required(Section.CUSTOMERS)
-def customers(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "").strip()
-    page = _page(request, customers_queries.search_customers(q))
-    template = "console/customers_results.html" if request.htmx else "console/customers.html"  # type: ignore[attr-defined]
-    return render(request, template, {"page": page, "q": q, "topics": "customers"})
 
 
 @section_required(Section.ORDERS)

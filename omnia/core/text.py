@@ -18,3 +18,36 @@ def search_key(*parts: str | None) -> str:
     text = " ".join(p for p in parts if p)
     text = unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
     return _SPACES.sub(" ", text).strip()
+
+
+# Cyrillic (Russian and Kazakh) to the Latin spelling people type on a Latin keyboard.
+_TRANSLIT = {
+    "а": "a", "ә": "a", "б": "b", "в": "v", "г": "g", "ғ": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+    "з": "z", "и": "i", "й": "i", "к": "k", "қ": "k", "л": "l", "м": "m", "н": "n", "ң": "n", "о": "o",
+    "ө": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ұ": "u", "ү": "u", "ф": "f", "х": "kh",
+    "һ": "h", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sch", "ъ": "", "ы": "y", "і": "i", "ь": "", "э": "e",
+    "ю": "yu", "я": "ya",
+}  # fmt: skip
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+MAX_TOKEN = 64
+
+
+def transliterate(text: str) -> str:
+    """Latin letters for Russian or Kazakh text, lower-case: 'Айгерим' → 'aigerim'."""
+    return "".join(_TRANSLIT.get(ch, ch) for ch in search_key(text))
+
+
+def words(text: str) -> list[str]:
+    """The folded words of `text`, in order: 'Анна-Мария  Ёлкина' → ['анна', 'мария', 'елкина']."""
+    return _WORD.findall(search_key(text))
+
+
+def name_tokens(*parts: str | None) -> list[str]:
+    """Index tokens for a person's name: each folded word and its Latin transliteration, unique."""
+    tokens: list[str] = []
+    for word in words(" ".join(p for p in parts if p)):
+        for token in (word, transliterate(word)):
+            token = token[:MAX_TOKEN]
+            if token and token not in tokens:
+                tokens.append(token)
+    return tokens

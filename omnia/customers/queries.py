@@ -1,27 +1,207 @@
+"""Reads: the one search box, lists with filters, the card, the timeline, consents, duplicates."""
+
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from omnia.core.errors import ValidationFailed
 from omnia.core.phones import normalize_phone
-from omnia.core.text import search_key
-from omnia.customers.models import Customer, Identity
+from omnia.core.text import transliterate, words
+from omnia.customers.errors import CustomerNotFound, MergeNotFound
+from omnia.customers.models import Consent, Customer, Identity, Merge, NotDuplicate, SearchToken, TimelineEntry
+from omnia.customers.registry import search_lookups
+
+MAX_NAME_MATCHES = 500
 
 
-def search_customers(text: str = "") -> QuerySet[Customer]:
-    """Customers matching a phone in any format, an e-mail, or part of a name."""
-    qs = Customer.objects.prefetch_related("identities")
-    text = text.strip()
+def active_customers() -> QuerySet[Customer]:
+    """Cards that are not merged into another."""
+    return Customer.objects.filter(merged_into__isnull=True)
+
+
+def _name_matches(text: str) -> set[int] | None:
+    """Ids of customers with a name word starting with each typed word (Cyrillic or Latin); None if no words."""
+    typed = words(text)[:4]
+    if not typed:
+        return None
+    result: set[int] | None = None
+    for word in typed:
+        latin = transliterate(word)
+        condition = Q(token__prefix=word) | Q(token__prefix=latin) if latin != word else Q(token__prefix=word)
+        ids = set(
+            SearchToken.objects.filter(condition).values_list("customer_id", flat=True)[: MAX_NAME_MATCHES * 4]
+        )
+        result = ids if result is None else result & ids
+        if not result:
+            return set()
+    return result
+
+
+def search_customer_ids(text: str) -> list[int]:
+    """Customers matching a phone in any format, an e-mail, a loyalty card, an order number or a name."""
+    text = " ".join(text.split())
     if not text:
-        return qs
-    conditions = Q(search_text__contains=search_key(text)) | Q(loyalty_card=text)
+        return []
+    ids: set[int] = set()
     if "@" in text:
-        conditions |= Q(identities__kind=Identity.Kind.EMAIL, identities__value=text.lower())
-    if sum(ch.isdigit() for ch in text) >= 7:
+        ids |= set(Identity.objects.filter(kind=Identity.Kind.EMAIL, value=text.lower()).values_list("customer_id",
+                                                                                                      flat=True))
+    digits = sum(ch.isdigit() for ch in text)
+    if digits >= 7:
         try:
             phone = normalize_phone(text)
         except ValidationFailed:
             phone = None
         if phone:
-            conditions |= Q(identities__kind=Identity.Kind.PHONE, identities__value=phone)
-    return qs.filter(conditions).distinct()
+            ids |= set(Identity.objects.filter(kind__in=[Identity.Kind.PHONE, Identity.Kind.WHATSAPP], value=phone)
+                       .values_list("customer_id", flat=True))
+    if digits:
+        ids |= set(Customer.objects.filter(loyalty_card=text).values_list("pk", flat=True))
+        for lookup in search_lookups():
+            ids |= {int(pk) for pk in lookup(text)}
+    if not ids and not (digits >= 7 and digits == sum(ch.isalnum() for ch in text)):
+        ids |= _name_matches(text) or set()
+    return sorted(ids)
+
+
+def search_customers(text: str = "") -> QuerySet[Customer]:
+    """The search box: every match, most recently in touch first; all active cards for empty text."""
+    qs = active_customers().prefetch_related("identities", "tags")
+    if text.strip():
+        qs = qs.filter(pk__in=search_customer_ids(text))
+    return qs.order_by("-last_contact_at", "-id")
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    tag: str = ""
+    channel: str = ""  # has an identity of this kind
+    city: str = ""
+    has_orders: bool | None = None
+    contacted_since: dt.datetime | None = None
+    not_contacted_since: dt.datetime | None = None
+
+
+def list_customers(text: str = "", filters: CustomerFilters | None = None) -> QuerySet[Customer]:
+    qs = search_customers(text)
+    f = filters or CustomerFilters()
+    if f.tag:
+        qs = qs.filter(tags__name=f.tag.lower())
+    if f.channel:
+        qs = qs.filter(Exists(Identity.objects.filter(customer=OuterRef("pk"), kind=f.channel)))
+    if f.city:
+        qs = qs.filter(city=f.city)
+    if f.has_orders is True:
+        qs = qs.filter(orders_count__gt=0)
+    elif f.has_orders is False:
+        qs = qs.filter(orders_count=0)
+    if f.contacted_since:
+        qs = qs.filter(last_contact_at__gte=f.contacted_since)
+    if f.not_contacted_since:
+        qs = qs.filter(Q(last_contact_at__lt=f.not_contacted_since) | Q(last_contact_at__isnull=True))
+    return qs
+
+
+def list_cities() -> list[str]:
+    return list(active_customers().exclude(city="").values_list("city", flat=True).distinct().order_by("city"))
+
+
+def get_customer(customer_id: int) -> Customer:
+    """The card (merged cards too: the caller may redirect to `merged_into`)."""
+    customer = Customer.objects.prefetch_related("identities", "addresses", "tags").filter(pk=customer_id).first()
+    if customer is None:
+        raise CustomerNotFound(f"No customer #{customer_id}.", field="customer_id")
+    return customer
+
+
+def timeline(customer: Customer, *, kind: str = "", channel: str = "") -> QuerySet[TimelineEntry]:
+    qs = TimelineEntry.objects.filter(customer=customer).select_related("actor")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if channel:
+        qs = qs.filter(channel=channel)
+    return qs.order_by("-at", "-id")
+
+
+def consents_in_force(customer: Customer) -> list[Consent]:
+    """The latest consent per (channel, purpose)."""
+    latest: dict[tuple[str, str], Consent] = {}
+    for consent in customer.consents.order_by("at", "id"):
+        latest[(consent.channel, consent.purpose)] = consent
+    return sorted(latest.values(), key=lambda c: (c.purpose, c.channel))
+
+
+def may_contact(customer: Customer, *, channel: str, purpose: str) -> bool:
+    """Whether a message for `purpose` may go to the customer through `channel`.
+
+    The latest record for the channel (or for every channel) decides; with none, service messages
+    are allowed and marketing is not (opt-in).
+    """
+    state = {(c.channel, c.purpose): c for c in consents_in_force(customer)}
+    candidates = [c for c in (state.get((channel, purpose)), state.get((Consent.ANY_CHANNEL, purpose))) if c]
+    if candidates:
+        return max(candidates, key=lambda c: (c.at, c.pk)).granted
+    return purpose == Consent.Purpose.TRANSACTIONAL
+
+
+def get_merge(merge_id: int) -> Merge:
+    merge = Merge.objects.select_related("survivor", "absorbed").filter(pk=merge_id).first()
+    if merge is None:
+        raise MergeNotFound(f"No merge #{merge_id}.", field="merge_id")
+    return merge
+
+
+def merges_of(customer: Customer) -> QuerySet[Merge]:
+    return Merge.objects.filter(Q(survivor=customer) | Q(absorbed=customer)).select_related("survivor", "absorbed")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    first: Customer
+    second: Customer
+    reason: str
+
+
+def suggested_duplicates(*, limit: int = 50) -> list[Suggestion]:
+    """Cards that are probably one person: a messenger handle equal to another card's phone, or the
+    same name in the same city. Pairs an operator dismissed are left out."""
+    dismissed = {(d.first_id, d.second_id) for d in NotDuplicate.objects.all()}
+    pairs: dict[tuple[int, int], str] = {}
+
+    phone_owner = Identity.objects.filter(kind=Identity.Kind.PHONE, value=OuterRef("value")).exclude(
+        customer_id=OuterRef("customer_id")
+    )
+    shared = (
+        Identity.objects.filter(kind__in=[Identity.Kind.WHATSAPP, Identity.Kind.KASPI, Identity.Kind.VIBER],
+                                customer__merged_into__isnull=True)
+        .annotate(other=Subquery(phone_owner.values("customer_id")[:1]))
+        .filter(other__isnull=False)
+        .values_list("customer_id", "other", "value")[: limit * 2]
+    )
+    for a, b, value in shared:
+        key = (min(a, b), max(a, b))
+        if key not in dismissed:
+            pairs.setdefault(key, f"same phone {value}")
+
+    same_name = (
+        active_customers().exclude(first_name="").exclude(last_name="").exclude(city="")
+        .values("first_name", "last_name", "city").annotate(n=Count("id")).filter(n__gt=1)
+        .order_by("last_name", "first_name")[: limit * 2]
+    )
+    for group in same_name:
+        ids = list(active_customers().filter(first_name=group["first_name"], last_name=group["last_name"],
+                                             city=group["city"]).order_by("pk").values_list("pk", flat=True)[:5])
+        for i, a in enumerate(ids):
+            for b in ids[i + 1:]:
+                if (a, b) not in dismissed:
+                    pairs.setdefault((a, b), f"same name in {group['city']}")
+        if len(pairs) >= limit:
+            break
+
+    chosen = list(pairs.items())[:limit]
+    cards = Customer.objects.prefetch_related("identities").in_bulk([pk for pair, _ in chosen for pk in pair])
+    return [Suggestion(first=cards[a], second=cards[b], reason=reason) for (a, b), reason in chosen
+            if cards[a].merged_into_id is None and cards[b].merged_into_id is None]

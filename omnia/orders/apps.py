@@ -6,3 +6,8 @@ class OrdersConfig(AppConfig):
     name = "omnia.orders"
     label = "orders"
     verbose_name = _("Orders")
+
+    def ready(self) -> None:
+        from omnia.orders import handlers
+
+        handlers.register()

@@ -1,0 +1,204 @@
+"""Identity resolution: the one way any channel, order source or import turns a handle into a customer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from omnia.core import clock
+from omnia.core.errors import ValidationFailed
+from omnia.core.phones import normalize_phone
+from omnia.customers.actions.profile import reindex_customer
+from omnia.customers.errors import IdentityTaken, InvalidIdentity
+from omnia.customers.models import Customer, Identity
+
+Kind = Identity.Kind
+# Handles whose value is itself a phone number (WhatsApp's wa_id is the number's digits).
+PHONE_KINDS = frozenset({Kind.PHONE, Kind.WHATSAPP})
+_NUMERIC = re.compile(r"^\d{1,20}$")
+
+
+def normalize_identity(kind: str, raw: str, *, field: str = "value") -> str:
+    """The stored form of a handle: E.164 phones, lower-case e-mails, bare ids; ValidationFailed if bad."""
+    text = (raw or "").strip()
+    if kind not in Kind.values:
+        raise InvalidIdentity(f"Unknown identity kind {kind!r}.", field="kind")
+    if not text:
+        raise InvalidIdentity("The value is empty.", field=field)
+    if kind in PHONE_KINDS:
+        return normalize_phone(text, field=field)
+    if kind == Kind.EMAIL:
+        email = text.lower()
+        try:
+            validate_email(email)
+        except DjangoValidationError as exc:
+            raise InvalidIdentity(f"{raw!r} is not a valid e-mail address.", field=field, code="EMAIL_INVALID") from exc
+        return email
+    if kind in (Kind.TELEGRAM, Kind.VK) and not _NUMERIC.match(text):
+        raise InvalidIdentity(f"A {Kind(kind).label} id is a number, not {raw!r}.", field=field)
+    if kind == Kind.INSTAGRAM:
+        return text.lstrip("@").lower()[:255]
+    return text[:255]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    customer: Customer
+    identity: Identity
+    created_customer: bool
+    created_identity: bool
+
+
+def _split_name(display_name: str) -> tuple[str, str]:
+    parts = display_name.split()
+    if not parts:
+        return "", ""
+    return parts[0][:120], " ".join(parts[1:])[:120]
+
+
+def _survivor(customer: Customer) -> Customer:
+    while customer.merged_into_id is not None:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    return customer
+
+
+def _find(kind: str, value: str) -> Identity | None:
+    return Identity.objects.select_related("customer").filter(kind=kind, value=value).first()
+
+
+def _attach(
+    *, customer: Customer, kind: str, value: str, raw: str, channel: str, display_name: str, verified: bool,
+    at: dt.datetime,
+) -> tuple[Identity, bool]:
+    """Give `customer` the identity (kind, value); if a concurrent request just did, return that one."""
+    try:
+        with transaction.atomic():
+            identity = Identity.objects.create(
+                customer=customer, kind=kind, value=value, raw_value=raw[:255], display_name=display_name[:200],
+                verified=verified, first_seen_at=at, last_seen_at=at, channel=channel,
+            )
+        return identity, True
+    except IntegrityError:
+        existing = _find(kind, value)
+        if existing is None:  # pragma: no cover - the constraint that failed is this one
+            raise
+        return existing, False
+
+
+@transaction.atomic
+def _resolve_once(
+    *,
+    kind: str,
+    value: str,
+    channel: str = "",
+    display_name: str = "",
+    phone: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    verified: bool = False,
+    at: dt.datetime | None = None,
+) -> Resolution:
+    at = at or clock.now()
+    normalized = normalize_identity(kind, value)
+    phone_e164 = normalized if kind in PHONE_KINDS else (normalize_phone(phone, field="phone") if phone else None)
+
+    identity = _find(kind, normalized)
+    if identity is not None:
+        if identity.last_seen_at < at:
+            Identity.objects.filter(pk=identity.pk, last_seen_at__lt=at).update(last_seen_at=at)
+            identity.last_seen_at = at
+        customer = _survivor(identity.customer)
+        if phone_e164 and kind != Kind.PHONE and _find(Kind.PHONE, phone_e164) is None:
+            _attach(customer=customer, kind=Kind.PHONE, value=phone_e164, raw=phone or value, channel=channel,
+                    display_name="", verified=False, at=at)
+        return Resolution(customer=customer, identity=identity, created_customer=False, created_identity=False)
+
+    customer: Customer | None = None
+    phone_identity = _find(Kind.PHONE, phone_e164) if phone_e164 and kind != Kind.PHONE else None
+    if phone_identity is not None:
+        customer = _survivor(phone_identity.customer)
+    created_customer = customer is None
+    if customer is None:
+        if not (first_name or last_name):
+            first_name, last_name = _split_name(display_name)
+        customer = Customer.objects.create(
+            first_name=first_name[:120], last_name=last_name[:120], created_source=channel or kind, created_at=at,
+            updated_at=at,
+        )
+        reindex_customer(customer)
+    identity, created_identity = _attach(
+        customer=customer, kind=kind, value=normalized, raw=value, channel=channel, display_name=display_name,
+        verified=verified, at=at,
+    )
+    if identity.customer_id != customer.pk:
+        # Lost a race with a concurrent delivery of the same handle: undo this attempt, use the card that won.
+        raise _RetryResolution
+    if phone_e164 and kind != Kind.PHONE and phone_identity is None:
+        _attach(customer=customer, kind=Kind.PHONE, value=phone_e164, raw=phone or value, channel=channel,
+                display_name="", verified=False, at=at)
+    return Resolution(customer=customer, identity=identity, created_customer=created_customer,
+                      created_identity=created_identity)
+
+
+class _RetryResolution(Exception):
+    pass
+
+
+def do_resolve_identity(
+    *,
+    kind: str,
+    value: str,
+    channel: str = "",
+    display_name: str = "",
+    phone: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    verified: bool = False,
+    at: dt.datetime | None = None,
+) -> Resolution:
+    """The customer behind a handle: its card if known; else the card of the phone it carries; else a new card.
+
+    Never matches on a name. `phone` is a number the handle carries (a Viber or Kaspi profile, an SMS,
+    a Telegram contact share); WhatsApp and phone handles carry their own. Raises ValidationFailed
+    naming `value` or `phone` for a malformed handle, changing nothing. Safe under concurrency: two
+    deliveries of one new handle make one card.
+    """
+    arguments = {
+        "kind": kind, "value": value, "channel": channel, "display_name": display_name, "phone": phone,
+        "first_name": first_name, "last_name": last_name, "verified": verified, "at": at,
+    }
+    try:
+        return _resolve_once(**arguments)  # type: ignore[arg-type]
+    except _RetryResolution:
+        return _resolve_once(**arguments)  # type: ignore[arg-type]
+
+
+@transaction.atomic
+def check_add_identity(
+    *, customer: Customer, kind: str, value: str, channel: str = "console", verified: bool = False, field: str = "value"
+) -> Identity:
+    """Add a handle to a card; refused (IDENTITY_TAKEN, naming the other card) if another card has it."""
+    normalized = normalize_identity(kind, value, field=field)
+    existing = _find(kind, normalized)
+    if existing is not None:
+        if existing.customer_id == customer.pk:
+            return existing
+        raise IdentityTaken(
+            f"{normalized} already belongs to customer #{existing.customer_id}: merge the two cards instead.",
+            field=field, customer_id=existing.customer_id,
+        )
+    identity, _ = _attach(customer=customer, kind=kind, value=normalized, raw=value, channel=channel,
+                          display_name="", verified=verified, at=clock.now())
+    return identity
+
+
+@transaction.atomic
+def do_remove_identity(*, customer: Customer, identity_id: int) -> None:
+    deleted, _ = Identity.objects.filter(pk=identity_id, customer=customer).delete()
+    if not deleted:
+        raise ValidationFailed("This card has no such contact.", field="identity_id", code="IDENTITY_NOT_FOUND")

@@ -1,0 +1,145 @@
+"""Creating and editing customer cards: names, preferences, tags, addresses, notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+
+from omnia.core import clock
+from omnia.core.config import SUPPORTED_LANGUAGES
+from omnia.core.errors import ValidationFailed
+from omnia.core.text import name_tokens
+from omnia.customers.models import Address, ChannelKind, Customer, SearchToken, Tag, TimelineEntry
+
+EDITABLE_FIELDS = (
+    "first_name", "last_name", "language", "city", "birthday", "loyalty_card", "notes", "preferred_channel",
+    "do_not_call", "quiet_hours_start", "quiet_hours_end",
+)  # fmt: skip
+
+
+def reindex_customer(customer: Customer) -> None:
+    """Rebuild the name tokens that the search box finds the customer by."""
+    SearchToken.objects.filter(customer=customer).delete()
+    SearchToken.objects.bulk_create(
+        [SearchToken(customer=customer, token=t) for t in name_tokens(customer.first_name, customer.last_name)]
+    )
+
+
+def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"Unknown field {sorted(unknown)[0]!r}.", field=sorted(unknown)[0], code="FIELD_UNKNOWN")
+    cleaned = dict(fields)
+    for name in ("first_name", "last_name", "city", "loyalty_card"):
+        if name in cleaned:
+            cleaned[name] = " ".join(str(cleaned[name] or "").split())
+    for name, limit in (("first_name", 120), ("last_name", 120), ("city", 100), ("loyalty_card", 40)):
+        if len(cleaned.get(name, "")) > limit:
+            raise ValidationFailed(f"At most {limit} characters.", field=name, code="TOO_LONG")
+    if cleaned.get("language") and cleaned["language"] not in SUPPORTED_LANGUAGES:
+        raise ValidationFailed("Use ru, kk or en.", field="language", code="LANGUAGE_INVALID")
+    if cleaned.get("preferred_channel") and cleaned["preferred_channel"] not in ChannelKind.values:
+        raise ValidationFailed("Unknown channel.", field="preferred_channel", code="CHANNEL_INVALID")
+    birthday = cleaned.get("birthday")
+    if birthday and (birthday > clock.today() or birthday.year < 1900):
+        raise ValidationFailed("The birthday is not a real date of birth.", field="birthday", code="BIRTHDAY_INVALID")
+    start, end = cleaned.get("quiet_hours_start"), cleaned.get("quiet_hours_end")
+    if (start is None) != (end is None) and ("quiet_hours_start" in cleaned or "quiet_hours_end" in cleaned):
+        raise ValidationFailed("Give both ends of the quiet hours, or neither.", field="quiet_hours_end",
+                               code="QUIET_HOURS_INVALID")
+    return cleaned
+
+
+@transaction.atomic
+def check_create_customer(
+    *,
+    actor: Any,
+    identities: Iterable[tuple[str, str]] = (),
+    tags: Iterable[str] = (),
+    source: str = ChannelKind.CONSOLE,
+    **fields: Any,
+) -> Customer:
+    """A new card with its handles [(kind, value)…]; a handle already on another card is refused (IDENTITY_TAKEN)."""
+    from omnia.customers.actions.identity import check_add_identity
+
+    cleaned = _clean(fields)
+    now = clock.now()
+    customer = Customer.objects.create(created_source=source, created_at=now, updated_at=now, **cleaned)
+    for index, (kind, value) in enumerate(identities):
+        check_add_identity(customer=customer, kind=kind, value=value, channel=source, field=f"identities.{index}")
+    do_set_tags(customer=customer, names=tags)
+    reindex_customer(customer)
+    return customer
+
+
+@transaction.atomic
+def check_update_customer(*, actor: Any, customer: Customer, **fields: Any) -> Customer:
+    """Change the given card fields; returns the card. Unknown or invalid fields change nothing."""
+    cleaned = _clean(fields)
+    changed = {name: value for name, value in cleaned.items() if getattr(customer, name) != value}
+    if not changed:
+        return customer
+    for name, value in changed.items():
+        setattr(customer, name, value)
+    customer.updated_at = clock.now()
+    customer.save(update_fields=[*changed, "updated_at"])
+    if {"first_name", "last_name"} & set(changed):
+        reindex_customer(customer)
+    return customer
+
+
+def _tag_names(names: Iterable[str]) -> list[str]:
+    cleaned: list[str] = []
+    for name in names:
+        name = " ".join(str(name).split()).lower()[:50]
+        if name and name not in cleaned:
+            cleaned.append(name)
+    return cleaned
+
+
+@transaction.atomic
+def do_set_tags(*, customer: Customer, names: Iterable[str]) -> list[str]:
+    """Replace the card's tags with `names` (trimmed, lower-case); returns them sorted."""
+    wanted = _tag_names(names)
+    tags = [Tag.objects.get_or_create(name=name)[0] for name in wanted]
+    customer.tags.set(tags)
+    return sorted(wanted)
+
+
+@transaction.atomic
+def do_add_note(*, customer: Customer, text: str, actor: Any, at: dt.datetime | None = None) -> TimelineEntry:
+    from omnia.customers.actions.timeline import do_record_timeline
+
+    text = text.strip()
+    if not text:
+        raise ValidationFailed("The note is empty.", field="text", code="NOTE_EMPTY")
+    return do_record_timeline(customer=customer, kind=TimelineEntry.Kind.NOTE, summary=text, actor=actor, at=at)
+
+
+@transaction.atomic
+def check_add_address(
+    *, customer: Customer, city: str, line: str, label: str = "", apartment: str = "", postal_code: str = "",
+    comment: str = "", is_default: bool = False,
+) -> Address:
+    city, line = " ".join(city.split()), " ".join(line.split())
+    if not city:
+        raise ValidationFailed("Give the city.", field="city", code="CITY_REQUIRED")
+    if not line:
+        raise ValidationFailed("Give the street and building.", field="line", code="ADDRESS_REQUIRED")
+    first = not customer.addresses.exists()
+    if is_default or first:
+        customer.addresses.update(is_default=False)
+    return Address.objects.create(
+        customer=customer, city=city[:100], line=line[:300], label=label[:60], apartment=apartment[:40],
+        postal_code=postal_code[:20], comment=comment[:300], is_default=is_default or first, created_at=clock.now(),
+    )
+
+
+@transaction.atomic
+def do_remove_address(*, customer: Customer, address_id: int) -> None:
+    deleted, _ = Address.objects.filter(pk=address_id, customer=customer).delete()
+    if not deleted:
+        raise ValidationFailed("This card has no such address.", field="address_id", code="ADDRESS_NOT_FOUND")

@@ -1,0 +1,86 @@
+"""The timeline: every interaction with a customer, written by every app through these actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Greatest
+
+from omnia.core import clock
+from omnia.customers.models import Customer, TimelineEntry
+
+# Kinds that count as the customer being in touch ("last contact").
+CONTACT_KINDS = frozenset({
+    TimelineEntry.Kind.MESSAGE, TimelineEntry.Kind.CALL, TimelineEntry.Kind.ORDER, TimelineEntry.Kind.RETURN,
+    TimelineEntry.Kind.VISIT, TimelineEntry.Kind.CONSULTATION,
+})  # fmt: skip
+
+
+def _touch_last_contact(customer_id: int, at: dt.datetime) -> None:
+    Customer.objects.filter(Q(last_contact_at__lt=at) | Q(last_contact_at__isnull=True), pk=customer_id).update(
+        last_contact_at=at
+    )
+
+
+@transaction.atomic
+def do_record_timeline(
+    *,
+    customer: Customer,
+    kind: str,
+    summary: str,
+    at: dt.datetime | None = None,
+    channel: str = "",
+    ref: models.Model | None = None,
+    actor: Any = None,
+    data: dict[str, Any] | None = None,
+) -> TimelineEntry:
+    """Append one entry to the customer's timeline; contacts (messages, calls, visits…) move 'last contact'."""
+    at = at or clock.now()
+    entry = TimelineEntry.objects.create(
+        customer=customer,
+        at=at,
+        kind=kind,
+        channel=channel,
+        summary=summary[:500],
+        ref_type=ref._meta.label_lower if ref is not None else "",
+        ref_id=str(ref.pk) if ref is not None else "",
+        actor=getattr(actor, "audit_user", None),
+        data=data or {},
+    )
+    if kind in CONTACT_KINDS:
+        _touch_last_contact(customer.pk, at)
+    return entry
+
+
+@transaction.atomic
+def do_record_order(
+    *,
+    customer: Customer,
+    order: models.Model,
+    number: str,
+    total: Decimal,
+    currency: str,
+    channel: str,
+    at: dt.datetime,
+    actor: Any = None,
+) -> TimelineEntry:
+    """An order placed by the customer (any channel, on- or offline): timeline + lifetime value."""
+    Customer.objects.filter(pk=customer.pk).update(
+        orders_count=F("orders_count") + 1,
+        lifetime_value=F("lifetime_value") + total,
+        last_order_at=Greatest(Coalesce(F("last_order_at"), Value(at)), Value(at)),
+    )
+    return do_record_timeline(
+        customer=customer,
+        kind=TimelineEntry.Kind.ORDER,
+        summary=f"{number}: {total} {currency}",
+        at=at,
+        channel=channel,
+        ref=order,
+        actor=actor,
+        data={"number": number, "total": str(total), "currency": currency},
+    )
