@@ -10,6 +10,7 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("account/password/", views.password_change, name="password_change"),
     path("inbox/", views.inbox, name="inbox"),
+    path("customers/import/", include("omnia.console.import_urls")),
     path("customers/", include("omnia.console.customer_urls")),
     path("orders/", views.orders, name="orders"),
     path("stock/", views.stock, name="stock"),
