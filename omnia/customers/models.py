@@ -57,8 +57,7 @@ class Customer(models.Model):
     updated_at = models.DateTimeField(_("updated"), null=True, blank=True)
 
     # Preferences
-    preferred_channel = models.CharField(_("preferred channel"), max_length=16, blank=True,
-                                         choices=ChannelKind.choices)
+    preferred_channel = models.CharField(_("preferred channel"), max_length=16, blank=True, choices=ChannelKind.choices)
     do_not_call = models.BooleanField(_("do not call"), default=False)
     quiet_hours_start = models.TimeField(_("quiet hours from"), null=True, blank=True)
     quiet_hours_end = models.TimeField(_("quiet hours until"), null=True, blank=True)
@@ -70,8 +69,9 @@ class Customer(models.Model):
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True, db_index=True)
 
     # A card merged into another stays, pointing at the survivor, so the merge can be undone.
-    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="absorbed", verbose_name=_("merged into"))
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="absorbed", verbose_name=_("merged into")
+    )
 
     class Meta:
         verbose_name = _("customer")
@@ -171,15 +171,15 @@ class Consent(models.Model):
     ANY_CHANNEL = "any"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
-    channel = models.CharField(_("channel"), max_length=16,
-                               help_text=_("A channel kind, or 'any' for every channel."))
+    channel = models.CharField(_("channel"), max_length=16, help_text=_("A channel kind, or 'any' for every channel."))
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
     granted = models.BooleanField(_("granted"))
     at = models.DateTimeField(_("when"))
     source = models.CharField(_("where"), max_length=100, help_text=_("Console, a store, a channel, an import…"))
     method = models.CharField(_("how"), max_length=100, help_text=_("Checkbox, verbal, STOP reply, link…"))
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     note = models.CharField(_("note"), max_length=300, blank=True)
 
     class Meta:
@@ -212,8 +212,9 @@ class TimelineEntry(models.Model):
     summary = models.CharField(_("summary"), max_length=500)
     ref_type = models.CharField(max_length=60, blank=True, help_text="app_label.model of the linked object")
     ref_id = models.CharField(max_length=60, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -229,14 +230,16 @@ class Merge(models.Model):
     survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_survived")
     absorbed = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges_absorbed")
     at = models.DateTimeField(_("merged"))
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     moved = models.JSONField(default=dict, help_text="{'app.model.field': [ids]} moved to the survivor")
     created = models.JSONField(default=dict, help_text="{'app.model': [ids]} rows the merge added")
     survivor_before = models.JSONField(default=dict, help_text="survivor fields the merge changed")
     undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
-    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+")
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("merge")
@@ -257,8 +260,9 @@ class ImportJob(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("uploaded"))
     file = models.FileField(upload_to="imports/customers/%Y/%m/")
     filename = models.CharField(_("file"), max_length=255)
@@ -284,8 +288,9 @@ class NotDuplicate(models.Model):
     first = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     second = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     at = models.DateTimeField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [

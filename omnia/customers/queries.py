@@ -31,9 +31,7 @@ def _name_matches(text: str) -> set[int] | None:
     for word in typed:
         latin = transliterate(word)
         condition = Q(token__prefix=word) | Q(token__prefix=latin) if latin != word else Q(token__prefix=word)
-        ids = set(
-            SearchToken.objects.filter(condition).values_list("customer_id", flat=True)[: MAX_NAME_MATCHES * 4]
-        )
+        ids = set(SearchToken.objects.filter(condition).values_list("customer_id", flat=True)[: MAX_NAME_MATCHES * 4])
         result = ids if result is None else result & ids
         if not result:
             return set()
@@ -47,8 +45,9 @@ def search_customer_ids(text: str) -> list[int]:
         return []
     ids: set[int] = set()
     if "@" in text:
-        ids |= set(Identity.objects.filter(kind=Identity.Kind.EMAIL, value=text.lower()).values_list("customer_id",
-                                                                                                      flat=True))
+        ids |= set(
+            Identity.objects.filter(kind=Identity.Kind.EMAIL, value=text.lower()).values_list("customer_id", flat=True)
+        )
     digits = sum(ch.isdigit() for ch in text)
     if digits >= 7:
         try:
@@ -56,8 +55,11 @@ def search_customer_ids(text: str) -> list[int]:
         except ValidationFailed:
             phone = None
         if phone:
-            ids |= set(Identity.objects.filter(kind__in=[Identity.Kind.PHONE, Identity.Kind.WHATSAPP], value=phone)
-                       .values_list("customer_id", flat=True))
+            ids |= set(
+                Identity.objects.filter(
+                    kind__in=[Identity.Kind.PHONE, Identity.Kind.WHATSAPP], value=phone
+                ).values_list("customer_id", flat=True)
+            )
     if digits:
         ids |= set(Customer.objects.filter(loyalty_card=text).values_list("pk", flat=True))
         for lookup in search_lookups():
@@ -175,8 +177,10 @@ def suggested_duplicates(*, limit: int = 50) -> list[Suggestion]:
         customer_id=OuterRef("customer_id")
     )
     shared = (
-        Identity.objects.filter(kind__in=[Identity.Kind.WHATSAPP, Identity.Kind.KASPI, Identity.Kind.VIBER],
-                                customer__merged_into__isnull=True)
+        Identity.objects.filter(
+            kind__in=[Identity.Kind.WHATSAPP, Identity.Kind.KASPI, Identity.Kind.VIBER],
+            customer__merged_into__isnull=True,
+        )
         .annotate(other=Subquery(phone_owner.values("customer_id")[:1]))
         .filter(other__isnull=False)
         .values_list("customer_id", "other", "value")[: limit * 2]
@@ -187,15 +191,24 @@ def suggested_duplicates(*, limit: int = 50) -> list[Suggestion]:
             pairs.setdefault(key, f"same phone {value}")
 
     same_name = (
-        active_customers().exclude(first_name="").exclude(last_name="").exclude(city="")
-        .values("first_name", "last_name", "city").annotate(n=Count("id")).filter(n__gt=1)
+        active_customers()
+        .exclude(first_name="")
+        .exclude(last_name="")
+        .exclude(city="")
+        .values("first_name", "last_name", "city")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
         .order_by("last_name", "first_name")[: limit * 2]
     )
     for group in same_name:
-        ids = list(active_customers().filter(first_name=group["first_name"], last_name=group["last_name"],
-                                             city=group["city"]).order_by("pk").values_list("pk", flat=True)[:5])
+        ids = list(
+            active_customers()
+            .filter(first_name=group["first_name"], last_name=group["last_name"], city=group["city"])
+            .order_by("pk")
+            .values_list("pk", flat=True)[:5]
+        )
         for i, a in enumerate(ids):
-            for b in ids[i + 1:]:
+            for b in ids[i + 1 :]:
                 if (a, b) not in dismissed:
                     pairs.setdefault((a, b), f"same name in {group['city']}")
         if len(pairs) >= limit:
@@ -203,5 +216,8 @@ def suggested_duplicates(*, limit: int = 50) -> list[Suggestion]:
 
     chosen = list(pairs.items())[:limit]
     cards = Customer.objects.prefetch_related("identities").in_bulk([pk for pair, _ in chosen for pk in pair])
-    return [Suggestion(first=cards[a], second=cards[b], reason=reason) for (a, b), reason in chosen
-            if cards[a].merged_into_id is None and cards[b].merged_into_id is None]
+    return [
+        Suggestion(first=cards[a], second=cards[b], reason=reason)
+        for (a, b), reason in chosen
+        if cards[a].merged_into_id is None and cards[b].merged_into_id is None
+    ]

@@ -10,8 +10,7 @@ from omnia.orders.models import Order
 
 def customer_ids_by_order_number(text: str) -> QuerySet[Order]:
     return (
-        Order.objects.filter(number__iexact=text.strip(), customer__isnull=False)
-        .values_list("customer_id", flat=True)  # type: ignore[return-value]
+        Order.objects.filter(number__iexact=text.strip(), customer__isnull=False).values_list("customer_id", flat=True)  # type: ignore[return-value]
     )
 
 

@@ -36,17 +36,32 @@ def check_record_consent(
     """Record a consent given or withdrawn (e.g. a STOP reply); the latest per channel and purpose is in force."""
     check_consent_target(channel, purpose)
     if not source.strip() or not method.strip():
-        raise ValidationFailed("Say where and how the customer said so.", field="source" if not source.strip()
-                               else "method", code="CONSENT_ORIGIN_REQUIRED")
+        raise ValidationFailed(
+            "Say where and how the customer said so.",
+            field="source" if not source.strip() else "method",
+            code="CONSENT_ORIGIN_REQUIRED",
+        )
     at = at or clock.now()
     consent = Consent.objects.create(
-        customer=customer, channel=channel, purpose=purpose, granted=granted, at=at, source=source.strip()[:100],
-        method=method.strip()[:100], actor=getattr(actor, "audit_user", None), note=note[:300],
+        customer=customer,
+        channel=channel,
+        purpose=purpose,
+        granted=granted,
+        at=at,
+        source=source.strip()[:100],
+        method=method.strip()[:100],
+        actor=getattr(actor, "audit_user", None),
+        note=note[:300],
     )
     verb = "granted" if granted else "withdrawn"
     channel_label = "every channel" if channel == Consent.ANY_CHANNEL else ChannelKind(channel).label
     do_record_timeline(
-        customer=customer, kind=TimelineEntry.Kind.CONSENT, at=at, channel="" if channel == "any" else channel,
-        summary=f"{Consent.Purpose(purpose).label} via {channel_label}: {verb} ({method})", ref=consent, actor=actor,
+        customer=customer,
+        kind=TimelineEntry.Kind.CONSENT,
+        at=at,
+        channel="" if channel == "any" else channel,
+        summary=f"{Consent.Purpose(purpose).label} via {channel_label}: {verb} ({method})",
+        ref=consent,
+        actor=actor,
     )
     return consent

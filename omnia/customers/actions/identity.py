@@ -72,15 +72,29 @@ def _find(kind: str, value: str) -> Identity | None:
 
 
 def _attach(
-    *, customer: Customer, kind: str, value: str, raw: str, channel: str, display_name: str, verified: bool,
+    *,
+    customer: Customer,
+    kind: str,
+    value: str,
+    raw: str,
+    channel: str,
+    display_name: str,
+    verified: bool,
     at: dt.datetime,
 ) -> tuple[Identity, bool]:
     """Give `customer` the identity (kind, value); if a concurrent request just did, return that one."""
     try:
         with transaction.atomic():
             identity = Identity.objects.create(
-                customer=customer, kind=kind, value=value, raw_value=raw[:255], display_name=display_name[:200],
-                verified=verified, first_seen_at=at, last_seen_at=at, channel=channel,
+                customer=customer,
+                kind=kind,
+                value=value,
+                raw_value=raw[:255],
+                display_name=display_name[:200],
+                verified=verified,
+                first_seen_at=at,
+                last_seen_at=at,
+                channel=channel,
             )
         return identity, True
     except IntegrityError:
@@ -114,8 +128,16 @@ def _resolve_once(
             identity.last_seen_at = at
         customer = _survivor(identity.customer)
         if phone_e164 and kind != Kind.PHONE and _find(Kind.PHONE, phone_e164) is None:
-            _attach(customer=customer, kind=Kind.PHONE, value=phone_e164, raw=phone or value, channel=channel,
-                    display_name="", verified=False, at=at)
+            _attach(
+                customer=customer,
+                kind=Kind.PHONE,
+                value=phone_e164,
+                raw=phone or value,
+                channel=channel,
+                display_name="",
+                verified=False,
+                at=at,
+            )
         return Resolution(customer=customer, identity=identity, created_customer=False, created_identity=False)
 
     customer: Customer | None = None
@@ -127,22 +149,40 @@ def _resolve_once(
         if not (first_name or last_name):
             first_name, last_name = _split_name(display_name)
         customer = Customer.objects.create(
-            first_name=first_name[:120], last_name=last_name[:120], created_source=channel or kind, created_at=at,
+            first_name=first_name[:120],
+            last_name=last_name[:120],
+            created_source=channel or kind,
+            created_at=at,
             updated_at=at,
         )
         reindex_customer(customer)
     identity, created_identity = _attach(
-        customer=customer, kind=kind, value=normalized, raw=value, channel=channel, display_name=display_name,
-        verified=verified, at=at,
+        customer=customer,
+        kind=kind,
+        value=normalized,
+        raw=value,
+        channel=channel,
+        display_name=display_name,
+        verified=verified,
+        at=at,
     )
     if identity.customer_id != customer.pk:
         # Lost a race with a concurrent delivery of the same handle: undo this attempt, use the card that won.
         raise _RetryResolution
     if phone_e164 and kind != Kind.PHONE and phone_identity is None:
-        _attach(customer=customer, kind=Kind.PHONE, value=phone_e164, raw=phone or value, channel=channel,
-                display_name="", verified=False, at=at)
-    return Resolution(customer=customer, identity=identity, created_customer=created_customer,
-                      created_identity=created_identity)
+        _attach(
+            customer=customer,
+            kind=Kind.PHONE,
+            value=phone_e164,
+            raw=phone or value,
+            channel=channel,
+            display_name="",
+            verified=False,
+            at=at,
+        )
+    return Resolution(
+        customer=customer, identity=identity, created_customer=created_customer, created_identity=created_identity
+    )
 
 
 class _RetryResolution(Exception):
@@ -169,8 +209,15 @@ def do_resolve_identity(
     deliveries of one new handle make one card.
     """
     arguments = {
-        "kind": kind, "value": value, "channel": channel, "display_name": display_name, "phone": phone,
-        "first_name": first_name, "last_name": last_name, "verified": verified, "at": at,
+        "kind": kind,
+        "value": value,
+        "channel": channel,
+        "display_name": display_name,
+        "phone": phone,
+        "first_name": first_name,
+        "last_name": last_name,
+        "verified": verified,
+        "at": at,
     }
     try:
         return _resolve_once(**arguments)  # type: ignore[arg-type]
@@ -190,10 +237,19 @@ def check_add_identity(
             return existing
         raise IdentityTaken(
             f"{normalized} already belongs to customer #{existing.customer_id}: merge the two cards instead.",
-            field=field, customer_id=existing.customer_id,
+            field=field,
+            customer_id=existing.customer_id,
         )
-    identity, _ = _attach(customer=customer, kind=kind, value=normalized, raw=value, channel=channel,
-                          display_name="", verified=verified, at=clock.now())
+    identity, _ = _attach(
+        customer=customer,
+        kind=kind,
+        value=normalized,
+        raw=value,
+        channel=channel,
+        display_name="",
+        verified=verified,
+        at=clock.now(),
+    )
     return identity
 
 

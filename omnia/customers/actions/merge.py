@@ -17,11 +17,23 @@ from omnia.customers.models import Address, Consent, Customer, Identity, Merge, 
 from omnia.customers.registry import customer_references
 
 # Card fields the survivor takes from the absorbed card when its own are empty.
-FILLED_FIELDS = ("first_name", "last_name", "language", "city", "birthday", "loyalty_card", "preferred_channel",
-                 "quiet_hours_start", "quiet_hours_end")
+FILLED_FIELDS = (
+    "first_name",
+    "last_name",
+    "language",
+    "city",
+    "birthday",
+    "loyalty_card",
+    "preferred_channel",
+    "quiet_hours_start",
+    "quiet_hours_end",
+)
 STAT_FIELDS = ("orders_count", "lifetime_value", "last_order_at", "last_contact_at", "do_not_call", "notes")
 _OWN_ROWS: list[tuple[type[Any], str]] = [
-    (Identity, "customer"), (Address, "customer"), (Consent, "customer"), (TimelineEntry, "customer"),
+    (Identity, "customer"),
+    (Address, "customer"),
+    (Consent, "customer"),
+    (TimelineEntry, "customer"),
 ]
 
 
@@ -81,7 +93,12 @@ def check_merge(*, actor: Any, survivor: Customer, absorbed: Customer) -> Merge:
         withdrawn = stricter[0].get(key) is False or stricter[1].get(key) is False
         if withdrawn and merged_state.get(key) is not False:
             consent = Consent.objects.create(
-                customer=survivor, channel=key[0], purpose=key[1], granted=False, at=now, source="merge",
+                customer=survivor,
+                channel=key[0],
+                purpose=key[1],
+                granted=False,
+                at=now,
+                source="merge",
                 method=f"kept from card #{absorbed.pk if stricter[1].get(key) is False else survivor.pk}",
                 actor=getattr(actor, "audit_user", None),
             )
@@ -109,17 +126,30 @@ def check_merge(*, actor: Any, survivor: Customer, absorbed: Customer) -> Merge:
     reindex_customer(survivor)
 
     merge = Merge.objects.create(
-        survivor=survivor, absorbed=absorbed, at=now, actor=getattr(actor, "audit_user", None), moved=moved,
-        created=created, survivor_before=_jsonable(survivor_before),
+        survivor=survivor,
+        absorbed=absorbed,
+        at=now,
+        actor=getattr(actor, "audit_user", None),
+        moved=moved,
+        created=created,
+        survivor_before=_jsonable(survivor_before),
     )
     entry = do_record_timeline(
-        customer=survivor, kind=TimelineEntry.Kind.MERGE, at=now, ref=merge, actor=actor,
+        customer=survivor,
+        kind=TimelineEntry.Kind.MERGE,
+        at=now,
+        ref=merge,
+        actor=actor,
         summary=f"Merged card #{absorbed.pk} ({absorbed.full_name or '—'}) into this one",
     )
     merge.created = {**created, TimelineEntry._meta.label_lower: [entry.pk]}
     merge.save(update_fields=["created"])
-    do_record_audit(actor=actor, action="customer.merged", target=survivor,
-                    changes={"absorbed": absorbed.pk, "merge": merge.pk, "moved": {k: len(v) for k, v in moved.items()}})
+    do_record_audit(
+        actor=actor,
+        action="customer.merged",
+        target=survivor,
+        changes={"absorbed": absorbed.pk, "merge": merge.pk, "moved": {k: len(v) for k, v in moved.items()}},
+    )
     return merge
 
 
@@ -138,15 +168,21 @@ def check_undo_merge(*, actor: Any, merge: Merge) -> Merge:
     cards = _locked(merge.survivor_id, merge.absorbed_id)
     survivor, absorbed = cards[merge.survivor_id], cards[merge.absorbed_id]
     if survivor.merged_into_id is not None:
-        raise MergeNotAllowed(f"Card #{survivor.pk} was merged into #{survivor.merged_into_id} since: undo that first.",
-                              field="merge_id", code="MERGE_UNDO_ORDER")
+        raise MergeNotAllowed(
+            f"Card #{survivor.pk} was merged into #{survivor.merged_into_id} since: undo that first.",
+            field="merge_id",
+            code="MERGE_UNDO_ORDER",
+        )
 
     references = {_key(model, field): (model, field) for model, field in [*_OWN_ROWS, *customer_references()]}
     for key, ids in merge.moved.items():
         model, field = references[key]
         model.objects.filter(pk__in=ids, **{field: survivor.pk}).update(**{field: absorbed.pk})
-    labels = {Customer.tags.through._meta.label_lower: Customer.tags.through, Consent._meta.label_lower: Consent,
-              TimelineEntry._meta.label_lower: TimelineEntry}
+    labels = {
+        Customer.tags.through._meta.label_lower: Customer.tags.through,
+        Consent._meta.label_lower: Consent,
+        TimelineEntry._meta.label_lower: TimelineEntry,
+    }
     for label, ids in merge.created.items():
         labels[label].objects.filter(pk__in=ids).delete()
 
@@ -161,6 +197,10 @@ def check_undo_merge(*, actor: Any, merge: Merge) -> Merge:
     merge.undone_at = clock.now()
     merge.undone_by = getattr(actor, "audit_user", None)
     merge.save(update_fields=["undone_at", "undone_by"])
-    do_record_audit(actor=actor, action="customer.merge_undone", target=survivor,
-                    changes={"absorbed": absorbed.pk, "merge": merge.pk})
+    do_record_audit(
+        actor=actor,
+        action="customer.merge_undone",
+        target=survivor,
+        changes={"absorbed": absorbed.pk, "merge": merge.pk},
+    )
     return merge

@@ -48,8 +48,9 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed("The birthday is not a real date of birth.", field="birthday", code="BIRTHDAY_INVALID")
     start, end = cleaned.get("quiet_hours_start"), cleaned.get("quiet_hours_end")
     if (start is None) != (end is None) and ("quiet_hours_start" in cleaned or "quiet_hours_end" in cleaned):
-        raise ValidationFailed("Give both ends of the quiet hours, or neither.", field="quiet_hours_end",
-                               code="QUIET_HOURS_INVALID")
+        raise ValidationFailed(
+            "Give both ends of the quiet hours, or neither.", field="quiet_hours_end", code="QUIET_HOURS_INVALID"
+        )
     return cleaned
 
 
@@ -121,8 +122,15 @@ def do_add_note(*, customer: Customer, text: str, actor: Any, at: dt.datetime | 
 
 @transaction.atomic
 def check_add_address(
-    *, customer: Customer, city: str, line: str, label: str = "", apartment: str = "", postal_code: str = "",
-    comment: str = "", is_default: bool = False,
+    *,
+    customer: Customer,
+    city: str,
+    line: str,
+    label: str = "",
+    apartment: str = "",
+    postal_code: str = "",
+    comment: str = "",
+    is_default: bool = False,
 ) -> Address:
     city, line = " ".join(city.split()), " ".join(line.split())
     if not city:
@@ -133,8 +141,15 @@ def check_add_address(
     if is_default or first:
         customer.addresses.update(is_default=False)
     return Address.objects.create(
-        customer=customer, city=city[:100], line=line[:300], label=label[:60], apartment=apartment[:40],
-        postal_code=postal_code[:20], comment=comment[:300], is_default=is_default or first, created_at=clock.now(),
+        customer=customer,
+        city=city[:100],
+        line=line[:300],
+        label=label[:60],
+        apartment=apartment[:40],
+        postal_code=postal_code[:20],
+        comment=comment[:300],
+        is_default=is_default or first,
+        created_at=clock.now(),
     )
 
 
