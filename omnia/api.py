@@ -16,6 +16,7 @@ from omnia.accounts.models import ApiToken
 from omnia.catalog.api import router as catalog_router
 from omnia.core.errors import DomainError
 from omnia.customers.api import router as customers_router
+from omnia.customers.import_api import router as customers_import_router
 from omnia.inventory.api import router as inventory_router
 from omnia.orders.api import router as orders_router
 
@@ -84,5 +85,7 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 api.add_router("", accounts_router)
 api.add_router("", inventory_router)
 api.add_router("", catalog_router)
+# /customers/imports before /customers/{customer_id}: ninja matches routes in order.
+api.add_router("", customers_import_router)
 api.add_router("", customers_router)
 api.add_router("", orders_router)

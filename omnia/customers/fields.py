@@ -8,12 +8,12 @@ from django.db import models
 from django.db.models import Lookup
 
 
-class TokenField(models.CharField):  # type: ignore[type-arg]
+class TokenField(models.CharField):
     """Short folded words (see core.text.name_tokens) searched by `token__prefix="айг"`."""
 
 
 @TokenField.register_lookup
-class Prefix(Lookup):  # type: ignore[type-arg]
+class Prefix(Lookup):
     """`column LIKE 'p%'` (PostgreSQL: varchar_pattern_ops index); on SQLite a range on the index.
 
     SQLite's LIKE cannot use an index on a case-sensitive (BINARY) column, but `p <= x < p + U+10FFFF`
@@ -25,11 +25,12 @@ class Prefix(Lookup):  # type: ignore[type-arg]
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        pattern = connection.ops.prep_for_like_query(rhs_params[0]) + "%"
+        params = list(rhs_params)
+        pattern = connection.ops.prep_for_like_query(str(next(iter(params)))) + "%"
         return f"{lhs} LIKE {rhs}", [*lhs_params, pattern]
 
     def as_sqlite(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        prefix = rhs_params[0]
+        prefix = str(next(iter(rhs_params)))
         return f"({lhs} >= {rhs} AND {lhs} < {rhs})", [*lhs_params, prefix, *lhs_params, prefix + "\U0010ffff"]

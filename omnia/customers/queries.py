@@ -63,7 +63,7 @@ def search_customer_ids(text: str) -> list[int]:
     if digits:
         ids |= set(Customer.objects.filter(loyalty_card=text).values_list("pk", flat=True))
         for lookup in search_lookups():
-            ids |= {int(pk) for pk in lookup(text)}
+            ids |= {int(pk) for pk in lookup(text)}  # type: ignore[call-overload]
     if not ids and not (digits >= 7 and digits == sum(ch.isalnum() for ch in text)):
         ids |= _name_matches(text) or set()
     return sorted(ids)
@@ -214,10 +214,10 @@ def suggested_duplicates(*, limit: int = 50) -> list[Suggestion]:
         if len(pairs) >= limit:
             break
 
-    chosen = list(pairs.items())[:limit]
-    cards = Customer.objects.prefetch_related("identities").in_bulk([pk for pair, _ in chosen for pk in pair])
-    return [
+    cards = Customer.objects.prefetch_related("identities").in_bulk([pk for pair in pairs for pk in pair])
+    usable = [
         Suggestion(first=cards[a], second=cards[b], reason=reason)
-        for (a, b), reason in chosen
+        for (a, b), reason in pairs.items()
         if cards[a].merged_into_id is None and cards[b].merged_into_id is None
     ]
+    return usable[:limit]

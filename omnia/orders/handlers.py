@@ -16,4 +16,4 @@ def customer_ids_by_order_number(text: str) -> QuerySet[Order]:
 
 def register() -> None:
     customers_registry.register_customer_reference("orders.Order", "customer")
-    customers_registry.register_search_lookup(customer_ids_by_order_number)  # type: ignore[arg-type]
+    customers_registry.register_search_lookup(customer_ids_by_order_number)

@@ -11,7 +11,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from omnia.core import clock
-from omnia.core.errors import ValidationFailed
+from omnia.core.errors import NotFound
 from omnia.core.phones import normalize_phone
 from omnia.customers.actions.profile import reindex_customer
 from omnia.customers.errors import IdentityTaken, InvalidIdentity
@@ -140,22 +140,23 @@ def _resolve_once(
             )
         return Resolution(customer=customer, identity=identity, created_customer=False, created_identity=False)
 
-    customer: Customer | None = None
+    owner: Customer | None = None
     phone_identity = _find(Kind.PHONE, phone_e164) if phone_e164 and kind != Kind.PHONE else None
     if phone_identity is not None:
-        customer = _survivor(phone_identity.customer)
-    created_customer = customer is None
-    if customer is None:
+        owner = _survivor(phone_identity.customer)
+    created_customer = owner is None
+    if owner is None:
         if not (first_name or last_name):
             first_name, last_name = _split_name(display_name)
-        customer = Customer.objects.create(
+        owner = Customer.objects.create(
             first_name=first_name[:120],
             last_name=last_name[:120],
             created_source=channel or kind,
             created_at=at,
             updated_at=at,
         )
-        reindex_customer(customer)
+        reindex_customer(owner)
+    customer = owner
     identity, created_identity = _attach(
         customer=customer,
         kind=kind,
@@ -257,4 +258,4 @@ def check_add_identity(
 def do_remove_identity(*, customer: Customer, identity_id: int) -> None:
     deleted, _ = Identity.objects.filter(pk=identity_id, customer=customer).delete()
     if not deleted:
-        raise ValidationFailed("This card has no such contact.", field="identity_id", code="IDENTITY_NOT_FOUND")
+        raise NotFound("This card has no such contact.", field="identity_id", code="IDENTITY_NOT_FOUND")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Model
 
 from omnia.core import clock
 from omnia.core.audit import do_record_audit
@@ -41,10 +42,17 @@ def _key(model: type[Any], field: str) -> str:
     return f"{model._meta.label_lower}.{field}"
 
 
-def _jsonable(value: Any) -> Any:
-    import json
-
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    """Field values as JSON that restores exactly (DjangoJSONEncoder would cut microseconds)."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, dt.date | dt.time):
+            out[name] = value.isoformat()
+        elif isinstance(value, Decimal):
+            out[name] = str(value)
+        else:
+            out[name] = value
+    return out
 
 
 def _in_force(customer_id: int) -> dict[tuple[str, str], bool]:
@@ -154,9 +162,9 @@ def check_merge(*, actor: Any, survivor: Customer, absorbed: Customer) -> Merge:
 
 
 def _restore(customer: Customer, values: dict[str, Any]) -> None:
+    fields = {f.name: f for f in Customer._meta.concrete_fields}
     for name, raw in values.items():
-        field = Customer._meta.get_field(name)
-        setattr(customer, name, field.to_python(raw))
+        setattr(customer, name, fields[name].to_python(raw))
 
 
 @transaction.atomic
@@ -178,13 +186,13 @@ def check_undo_merge(*, actor: Any, merge: Merge) -> Merge:
     for key, ids in merge.moved.items():
         model, field = references[key]
         model.objects.filter(pk__in=ids, **{field: survivor.pk}).update(**{field: absorbed.pk})
-    labels = {
+    labels: dict[str, type[Model]] = {
         Customer.tags.through._meta.label_lower: Customer.tags.through,
         Consent._meta.label_lower: Consent,
         TimelineEntry._meta.label_lower: TimelineEntry,
     }
     for label, ids in merge.created.items():
-        labels[label].objects.filter(pk__in=ids).delete()
+        labels[label]._default_manager.filter(pk__in=ids).delete()
 
     _restore(survivor, merge.survivor_before)
     survivor.updated_at = clock.now()

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from omnia.core import clock
 from omnia.core.config import SUPPORTED_LANGUAGES
-from omnia.core.errors import ValidationFailed
+from omnia.core.errors import NotFound, ValidationFailed
 from omnia.core.text import name_tokens
 from omnia.customers.models import Address, ChannelKind, Customer, SearchToken, Tag, TimelineEntry
 
@@ -28,7 +28,7 @@ def reindex_customer(customer: Customer) -> None:
     )
 
 
-def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+def _clean(fields: dict[str, Any], current: Customer | None = None) -> dict[str, Any]:
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown field {sorted(unknown)[0]!r}.", field=sorted(unknown)[0], code="FIELD_UNKNOWN")
@@ -46,7 +46,8 @@ def _clean(fields: dict[str, Any]) -> dict[str, Any]:
     birthday = cleaned.get("birthday")
     if birthday and (birthday > clock.today() or birthday.year < 1900):
         raise ValidationFailed("The birthday is not a real date of birth.", field="birthday", code="BIRTHDAY_INVALID")
-    start, end = cleaned.get("quiet_hours_start"), cleaned.get("quiet_hours_end")
+    start = cleaned.get("quiet_hours_start", current.quiet_hours_start if current else None)
+    end = cleaned.get("quiet_hours_end", current.quiet_hours_end if current else None)
     if (start is None) != (end is None) and ("quiet_hours_start" in cleaned or "quiet_hours_end" in cleaned):
         raise ValidationFailed(
             "Give both ends of the quiet hours, or neither.", field="quiet_hours_end", code="QUIET_HOURS_INVALID"
@@ -79,7 +80,7 @@ def check_create_customer(
 @transaction.atomic
 def check_update_customer(*, actor: Any, customer: Customer, **fields: Any) -> Customer:
     """Change the given card fields; returns the card. Unknown or invalid fields change nothing."""
-    cleaned = _clean(fields)
+    cleaned = _clean(fields, customer)
     changed = {name: value for name, value in cleaned.items() if getattr(customer, name) != value}
     if not changed:
         return customer
@@ -157,4 +158,4 @@ def check_add_address(
 def do_remove_address(*, customer: Customer, address_id: int) -> None:
     deleted, _ = Address.objects.filter(pk=address_id, customer=customer).delete()
     if not deleted:
-        raise ValidationFailed("This card has no such address.", field="address_id", code="ADDRESS_NOT_FOUND")
+        raise NotFound("This card has no such address.", field="address_id", code="ADDRESS_NOT_FOUND")
