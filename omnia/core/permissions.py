@@ -28,6 +28,7 @@ class Section(models.TextChoices):
     SETTINGS = "settings", _("Settings")
     USERS = "users", _("Users and API tokens")
     AUDIT = "audit", _("Audit log")
+    IMPORTS = "imports", _("Imports")
 
 
 ALL = frozenset(Section)
