@@ -18,8 +18,15 @@ class CustomerAdmin(SectionAdmin):
 
     section = Section.CUSTOMERS
     read_only = True
-    list_display = ["__str__", "city", "orders_count", "lifetime_value", "last_contact_at", "created_source",
-                    "merged_into"]
+    list_display = [
+        "__str__",
+        "city",
+        "orders_count",
+        "lifetime_value",
+        "last_contact_at",
+        "created_source",
+        "merged_into",
+    ]
     list_filter = ["city", "language", "created_source"]
     search_fields = ["first_name", "last_name", "identities__value", "loyalty_card"]
     inlines = [IdentityInline]
@@ -62,5 +69,4 @@ class MergeAdmin(SectionAdmin):
 class ImportJobAdmin(SectionAdmin):
     section = Section.CUSTOMERS
     read_only = True
-    list_display = ["created_at", "filename", "status", "total_rows", "created_count", "updated_count",
-                    "error_count"]
+    list_display = ["created_at", "filename", "status", "total_rows", "created_count", "updated_count", "error_count"]

@@ -2,7 +2,11 @@
 
 `load_demo(size=..., seed=...)` fills an empty, migrated database with stores and warehouses, a
 catalog with variants and opening stock, customers with their channel identities and 18 months of
-order history ending today. The same seed and the same date always give the same rows.
+order history ending today. Each card also gets what the customers app keeps: name search tokens,
+tags, consents, preferences, delivery addresses, a timeline (orders, consultations, calls, visits,
+notes, consents) and the counters derived from it; ~2% of people have a second card (a WhatsApp
+chat, a clerk's duplicate) for the duplicate suggestions and merges. The same seed and the same date
+always give the same rows.
 
 It runs in two steps: `build_demo` computes every row in memory from one `random.Random(seed)`
 (pure: no database, no clock), and `_write_demo` bulk-inserts the rows in one transaction.
@@ -29,8 +33,18 @@ from django.db import transaction
 from omnia.catalog.models import Category, Product, Variant
 from omnia.core import clock
 from omnia.core.phones import normalize_phone
-from omnia.core.text import search_key
-from omnia.customers.models import Customer, Identity
+from omnia.core.text import name_tokens, search_key, transliterate
+from omnia.customers.actions.timeline import CONTACT_KINDS
+from omnia.customers.models import (
+    Address,
+    ChannelKind,
+    Consent,
+    Customer,
+    Identity,
+    SearchToken,
+    Tag,
+    TimelineEntry,
+)
 from omnia.demo import data
 from omnia.inventory.models import Location, StockLevel, StockMove
 from omnia.orders.models import Order, OrderLine
@@ -39,6 +53,14 @@ BATCH_SIZE = 2000
 HISTORY_DAYS = 548  # 18 months
 OPENING_STOCK_REASON = "Demo opening stock"
 VIBER_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+DUPLICATE_SHARE = 0.02  # people who also have a second card (the merge and suggestion demos)
+SECOND_CARD_KINDS = ("whatsapp", "email", "whatsapp", "email", "phone")
+# Contacts besides orders, and the channels a consultation comes through (weights).
+EXTRA_CONTACTS = (("consultation", 45), ("call", 25), ("visit", 15), ("note", 15))
+CONSULTATION_CHANNELS = (("whatsapp", 40), ("instagram", 30), ("telegram", 15), ("phone", 15))
+PREFERRED_CHANNELS = (("whatsapp", 50), ("telegram", 12), ("phone", 12), ("email", 10), ("instagram", 8), ("sms", 8))
+QUIET_HOURS = (dt.time(22), dt.time(9))
+ANY_CITY = "*"
 
 
 @dataclass(frozen=True)
@@ -71,6 +93,13 @@ class DemoPlan:
     identities: list[dict[str, Any]] = field(default_factory=list)  # "customer": index
     orders: list[dict[str, Any]] = field(default_factory=list)  # "customer", "location": index or None
     lines: list[dict[str, Any]] = field(default_factory=list)  # "order", "variant", "location": index
+    tags: list[str] = field(default_factory=list)
+    customer_tags: list[tuple[int, int]] = field(default_factory=list)  # (customer, tag)
+    addresses: list[dict[str, Any]] = field(default_factory=list)  # "customer": index
+    consents: list[dict[str, Any]] = field(default_factory=list)  # "customer": index
+    # "customer": index; "ref": ("order" | "consent" | "location", index) or None
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: list[tuple[int, int, str]] = field(default_factory=list)  # (first card, second card, how)
 
 
 def load_demo(*, size: str, seed: int) -> None:
@@ -87,11 +116,6 @@ def build_demo(*, size: str, seed: int, now: dt.datetime) -> DemoPlan:
 
 
 # --- Building -------------------------------------------------------------------------------------
-
-
-def transliterate(text: str) -> str:
-    """Latin letters for a Russian or Kazakh word: 'Айгерим' → 'aigerim'."""
-    return "".join(data.TRANSLIT.get(ch, ch) for ch in text.lower())
 
 
 def ean13(first12: str) -> str:
@@ -125,6 +149,20 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", transliterate(text)).strip("-")
 
 
+def _tenge(amount: int) -> str:
+    """Whole tenge with a space between thousands: 12 990."""
+    return f"{amount:,}".replace(",", " ")
+
+
+def _store_name(location: dict[str, Any]) -> str:
+    """A store's name without its city: 'Алматы, Dostyk Plaza' → 'Dostyk Plaza'."""
+    return str(location["name"]).split(", ", 1)[-1]
+
+
+def customer_full_name(customer: dict[str, Any]) -> str:
+    return " ".join(p for p in (customer["first_name"], customer["last_name"]) if p)
+
+
 class _Builder:
     def __init__(self, *, size: DemoSize, seed: int, now: dt.datetime) -> None:
         self.size = size
@@ -139,6 +177,13 @@ class _Builder:
         self.variant_weight: list[float] = []
         self.variant_seasonal: list[bool] = []
         self.customer_weight: list[float] = []
+        self.female: list[bool] = []
+        self.first_card: dict[int, int] = {}  # second card → the person's first card
+        self.first_store: dict[int, int] = {}  # customer → location of their first store purchase
+        self.phone_of: dict[int, str] = {}  # customer → E.164 phone
+        self.kinds: list[set[str]] = []  # customer → kinds of identities
+        self.stores_in: dict[str, list[int]] = {}  # city (or ANY_CITY) → store locations
+        self.consent_summaries: dict[tuple[str, str, bool, str], str] = {}
 
     def build(self) -> DemoPlan:
         self._locations()
@@ -146,7 +191,12 @@ class _Builder:
         self._stock()
         self._customers()
         self._orders()
+        self._second_cards()
         self._customer_history_and_identities()
+        self._preferences_and_consents()
+        self._addresses()
+        self._timeline()
+        self._counters()
         return self.plan
 
     # Locations ------------------------------------------------------------------------------------
@@ -404,10 +454,9 @@ class _Builder:
                     "language": language,
                     "city": city,
                     "birthday": birthday,
-                    "tags": [],
-                    "loyalty_card": "",
                 }
             )
+            self.female.append(female)
             # Some customers buy much more often than others.
             self.customer_weight.append(min(30.0, rng.paretovariate(1.4)))
 
@@ -440,6 +489,9 @@ class _Builder:
         rng, plan = self.rng, self.plan
         locations = plan.locations
         stores = [i for i, loc in enumerate(locations) if loc["kind"] == "store"]
+        self.stores_in[ANY_CITY] = stores
+        for i in stores:
+            self.stores_in.setdefault(locations[i]["city"], []).append(i)
         store_cum = _cumulative([rng.uniform(0.6, 1.6) for _ in stores])
         warehouses = [i for i, loc in enumerate(locations) if loc["kind"] == "warehouse"]
         warehouse_in = {locations[i]["city"]: i for i in reversed(warehouses)}
@@ -577,6 +629,45 @@ class _Builder:
             options = (("completed", 92), ("cancelled", 6), ("returned", 2))
         return rng.choices([s for s, _ in options], weights=[w for _, w in options])[0]
 
+    # Second cards -----------------------------------------------------------------------------------
+
+    def _second_cards(self) -> None:
+        """Give ~2% of people a second card, as happens in a real shop, for the merge and suggestion demos.
+
+        'whatsapp': a card made from a WhatsApp chat, whose handle is the first card's phone; it took the
+        person's WhatsApp orders. 'email': a duplicate a clerk typed with the same name and city and only
+        an e-mail; it took some web orders. 'phone': the same name and city with a new number; it took the
+        later half of the orders.
+        """
+        rng, plan = self.rng, self.plan
+        people = len(plan.customers)
+        orders_of: dict[int, list[int]] = {}
+        for i, order in enumerate(plan.orders):
+            if order["customer"] is not None:
+                orders_of.setdefault(order["customer"], []).append(i)
+        for n, first in enumerate(rng.sample(range(people), round(people * DUPLICATE_SHARE))):
+            how = SECOND_CARD_KINDS[n % len(SECOND_CARD_KINDS)]
+            card = {**plan.customers[first], "birthday": None}
+            mine = orders_of.get(first, [])
+            if how == "whatsapp":
+                # A WhatsApp profile often gives only a first name, and the chat never asked for the city.
+                if rng.random() < 0.5:
+                    card["last_name"] = ""
+                if rng.random() < 0.6:
+                    card["city"] = ""
+                moved = [i for i in mine if plan.orders[i]["source"] == "whatsapp"]
+            elif how == "email":
+                moved = [i for i in mine if plan.orders[i]["source"] in ("web", "email") and rng.random() < 0.6]
+            else:
+                moved = mine[(len(mine) + 1) // 2 :] if len(mine) >= 2 else []
+            index = len(plan.customers)
+            plan.customers.append(card)
+            self.female.append(self.female[first])
+            self.first_card[index] = first
+            for i in moved:
+                plan.orders[i]["customer"] = index
+            plan.duplicates.append((first, index, how))
+
     # Customer history and identities ---------------------------------------------------------------
 
     def _customer_history_and_identities(self) -> None:
@@ -596,6 +687,8 @@ class _Builder:
             last_at[customer] = placed
             channel_first.setdefault((customer, source), placed)
             channel_last[(customer, source)] = placed
+            if source == "store":
+                self.first_store.setdefault(customer, order["location"])
 
         signup_sources = ("web", "instagram", "whatsapp", "telegram", "store", "webchat")
         signup_cum = _cumulative([30, 25, 20, 10, 10, 5])
@@ -603,6 +696,11 @@ class _Builder:
         phones_used: set[str] = set()
         taken: set[tuple[str, str]] = set()
         loyalty = itertools.count(10_000_001)
+        second_card = {card: how for _first, card, how in plan.duplicates}
+        whatsapp_elsewhere = {first for first, _card, how in plan.duplicates if how == "whatsapp"}
+        tag_names = [name for name, _ in data.CUSTOMER_TAGS]
+        tag_weights = [weight for _, weight in data.CUSTOMER_TAGS]
+        plan.tags = list(tag_names)
 
         def unique(kind: str, make: Any) -> str:
             for _ in range(1000):
@@ -613,6 +711,7 @@ class _Builder:
             raise RuntimeError(f"could not find a free {kind} identity")
 
         for index, customer in enumerate(plan.customers):
+            how = second_card.get(index, "")
             if index in first_at:
                 source = first_source[index]
                 lead = (
@@ -621,17 +720,21 @@ class _Builder:
                 created = first_at[index] - dt.timedelta(minutes=lead)
                 last_seen = last_at[index]
             else:
-                source = rng.choices(signup_sources, cum_weights=signup_cum)[0]
+                source = {"whatsapp": "whatsapp", "email": "web"}.get(how) or rng.choices(
+                    signup_sources, cum_weights=signup_cum
+                )[0]
                 created = self.now - dt.timedelta(seconds=rng.randint(3600, history_seconds))
                 last_seen = created
             customer["created_at"] = created
             customer["created_source"] = source
-            if (index, "store") in channel_first and rng.random() < 0.6:
+            customer["loyalty_card"] = ""
+            if not how and (index, "store") in channel_first and rng.random() < 0.6:
                 customer["loyalty_card"] = f"OM{next(loyalty)}"
-            if rng.random() < 0.03:
-                customer["tags"] = [
-                    rng.choices([t for t, _ in data.CUSTOMER_TAGS], weights=[w for _, w in data.CUSTOMER_TAGS])[0]
-                ]
+            if rng.random() < 0.04:
+                chosen = rng.choices(range(len(tag_names)), weights=tag_weights, k=2 if rng.random() < 0.2 else 1)
+                plan.customer_tags.extend((index, tag) for tag in dict.fromkeys(chosen))
+            kinds: set[str] = set()
+            self.kinds.append(kinds)
 
             def add(
                 kind: str,
@@ -640,17 +743,21 @@ class _Builder:
                 channel: str,
                 *,
                 verified: bool = False,
+                display_name: str = "",
                 index: int = index,
                 created: dt.datetime = created,
+                kinds: set[str] = kinds,
             ) -> None:
                 """An identity first seen with the first order through its channel (else at sign-up)."""
                 first = channel_first.get((index, channel), created)
+                kinds.add(kind)
                 plan.identities.append(
                     {
                         "customer": index,
                         "kind": kind,
                         "value": value,
                         "raw_value": raw,
+                        "display_name": display_name,
                         "verified": verified,
                         "first_seen_at": first,
                         "last_seen_at": channel_last.get((index, channel), first),
@@ -658,7 +765,21 @@ class _Builder:
                     }
                 )
 
-            # Phone: everyone has one, typed in whatever way the channel delivered it.
+            latin_first = transliterate(customer["first_name"])
+            latin_last = transliterate(customer["last_name"]) or latin_first
+            if how == "whatsapp":
+                # The handle is the first card's number: no phone identity here, the (phone, value) is taken.
+                phone = self.phone_of[self.first_card[index]]
+                digits = phone.removeprefix("+")
+                add("whatsapp", phone, digits, "whatsapp", verified=True, display_name=self._profile_name(customer))
+                continue
+            if how == "email":
+                email = unique("email", partial(self._email, latin_first, latin_last))
+                channel = "email" if (index, "email") in channel_first else "web"
+                add("email", email, email, channel, verified=rng.random() < 0.5)
+                continue
+
+            # Phone: everyone else has one, typed in whatever way the channel delivered it.
             while True:
                 national = rng.choice(data.MOBILE_PREFIXES) + f"{rng.randint(0, 9_999_999):07d}"
                 if national not in phones_used:
@@ -666,13 +787,16 @@ class _Builder:
                     break
             raw = self._typed_phone(national)
             phone = normalize_phone(raw, region="KZ")
+            self.phone_of[index] = phone
             taken.add(("phone", phone))
+            kinds.add("phone")
             plan.identities.append(
                 {
                     "customer": index,
                     "kind": "phone",
                     "value": phone,
                     "raw_value": raw,
+                    "display_name": "",
                     "channel": source,
                     "verified": source in ("store", "whatsapp", "kaspi", "phone") or rng.random() < 0.3,
                     "first_seen_at": created,
@@ -685,31 +809,297 @@ class _Builder:
                 for s in ("whatsapp", "telegram", "instagram", "web", "email", "viber", "vk", "webchat")
                 if (index, s) in channel_first or source == s
             ]
-            if "whatsapp" in used or rng.random() < 0.3:
+            if ("whatsapp" in used or rng.random() < 0.3) and index not in whatsapp_elsewhere:
+                # WhatsApp's wa_id is the number's digits; the stored value is E.164 (normalize_identity).
+                taken.add(("whatsapp", phone))
                 digits = phone.removeprefix("+")
-                taken.add(("whatsapp", digits))
-                add("whatsapp", digits, digits, "whatsapp", verified=True)
+                add("whatsapp", phone, digits, "whatsapp", verified=True, display_name=self._profile_name(customer))
             if "telegram" in used or rng.random() < 0.12:
                 tg = unique("telegram", lambda: str(rng.randint(100_000_000, 7_999_999_999)))
-                add("telegram", tg, tg, "telegram", verified=True)
-            latin_first = transliterate(customer["first_name"])
-            latin_last = transliterate(customer["last_name"])
+                add("telegram", tg, tg, "telegram", verified=True, display_name=self._profile_name(customer))
             if "instagram" in used or rng.random() < 0.12:
                 handle = unique("instagram", partial(self._instagram_handle, latin_first, latin_last))
-                add("instagram", handle, "@" + handle, "instagram")
+                add("instagram", handle, "@" + handle, "instagram", display_name=self._profile_name(customer))
             if "web" in used or "email" in used or rng.random() < 0.3:
                 email = unique("email", partial(self._email, latin_first, latin_last))
                 typed = email if rng.random() < 0.7 else email[:1].upper() + email[1:]
                 add("email", email, typed, "email" if "email" in used else "web", verified=rng.random() < 0.5)
             if "viber" in used:
                 viber = unique("viber", lambda: "".join(rng.choice(VIBER_ALPHABET) for _ in range(22)) + "==")
-                add("viber", viber, viber, "viber", verified=True)
+                add("viber", viber, viber, "viber", verified=True, display_name=self._profile_name(customer))
             if "vk" in used:
                 vk = unique("vk", lambda: str(rng.randint(10_000_000, 899_999_999)))
-                add("vk", vk, vk, "vk", verified=True)
+                add("vk", vk, vk, "vk", verified=True, display_name=customer_full_name(customer))
             if "webchat" in used:
                 visitor = unique("webchat", lambda: f"v-{rng.getrandbits(64):016x}")
                 add("webchat", visitor, visitor, "webchat")
+
+    def _profile_name(self, customer: dict[str, Any]) -> str:
+        """The name a messenger profile shows: a first name, a full name, or the first name in Latin."""
+        style = self.rng.choices(range(3), weights=(50, 35, 15))[0]
+        if style == 0 or not customer["last_name"]:
+            return str(customer["first_name"])
+        if style == 1:
+            return customer_full_name(customer)
+        return transliterate(customer["first_name"]).capitalize()
+
+    # Preferences, consents, addresses ---------------------------------------------------------------
+
+    def _store_for(self, index: int) -> int:
+        """The store a customer is known at: the one of their first store purchase, else one in their city."""
+        if index in self.first_store:
+            return self.first_store[index]
+        stores = self.stores_in.get(self._home_city(index)) or self.stores_in[ANY_CITY]
+        return stores[index % len(stores)]
+
+    def _home_city(self, index: int) -> str:
+        city = self.plan.customers[index]["city"]
+        return str(city or self.plan.customers[self.first_card.get(index, index)]["city"])
+
+    def _consent(
+        self, *, customer: int, channel: str, purpose: str, granted: bool, at: dt.datetime, source: str, method: str
+    ) -> dt.datetime:
+        """A consent row and its timeline entry, worded as check_record_consent words it."""
+        plan = self.plan
+        plan.consents.append(
+            {
+                "customer": customer,
+                "channel": channel,
+                "purpose": purpose,
+                "granted": granted,
+                "at": at,
+                "source": source,
+                "method": method,
+            }
+        )
+        key = (channel, purpose, granted, method)
+        if key not in self.consent_summaries:
+            verb = "granted" if granted else "withdrawn"
+            channel_label = "every channel" if channel == Consent.ANY_CHANNEL else ChannelKind(channel).label
+            self.consent_summaries[key] = f"{Consent.Purpose(purpose).label} via {channel_label}: {verb} ({method})"
+        plan.timeline.append(
+            {
+                "customer": customer,
+                "at": at,
+                "kind": TimelineEntry.Kind.CONSENT.value,
+                "channel": "" if channel == Consent.ANY_CHANNEL else channel,
+                "summary": self.consent_summaries[key],
+                "ref": ("consent", len(plan.consents) - 1),
+                "data": {},
+            }
+        )
+        return at
+
+    def _preferences_and_consents(self) -> None:
+        rng, plan = self.rng, self.plan
+        for index, customer in enumerate(plan.customers):
+            kinds = self.kinds[index]
+            created: dt.datetime = customer["created_at"]
+            updated = created
+
+            preferred = ""
+            if rng.random() < 0.35:
+                options = [(c, w) for c, w in PREFERRED_CHANNELS if ("phone" if c == "sms" else c) in kinds]
+                if options:
+                    preferred = rng.choices([c for c, _ in options], weights=[w for _, w in options])[0]
+            customer["preferred_channel"] = preferred
+            customer["do_not_call"] = "phone" in kinds and preferred != "phone" and rng.random() < 0.05
+            quiet = rng.random() < 0.08
+            customer["quiet_hours_start"] = QUIET_HOURS[0] if quiet else None
+            customer["quiet_hours_end"] = QUIET_HOURS[1] if quiet else None
+
+            # Order and service messages: agreed at sign-up by most.
+            if rng.random() < 0.7:
+                source = customer["created_source"]
+                where, how = data.SIGNUP_CONSENT.get(source, (source, "verbal" if source == "phone" else "chat reply"))
+                if rng.random() < 0.3 and source == "store":
+                    how = "checkbox"
+                where = where.format(store=plan.locations[self._store_for(index)]["code"])
+                updated = self._consent(
+                    customer=index, channel=Consent.ANY_CHANNEL, purpose="transactional", granted=True, at=created,
+                    source=where, method=how,
+                )  # fmt: skip
+
+            # Marketing: opt-in through WhatsApp or the newsletter form; some withdraw later.
+            channels = [c for c in ("whatsapp", "email") if c in kinds]
+            if channels and rng.random() < 0.3:
+                channel = rng.choice(channels)
+                at = self._daytime(min(self.now, created + dt.timedelta(days=rng.randint(0, 60))), after=created)
+                where, how = (
+                    ("whatsapp", "reply “Да”") if channel == "whatsapp" else ("web: newsletter form", "checkbox")
+                )
+                updated = self._consent(
+                    customer=index, channel=channel, purpose="marketing", granted=True, at=at, source=where, method=how
+                )
+                withdrawn = at + dt.timedelta(days=rng.randint(7, 300))
+                if rng.random() < 0.15 and withdrawn < self.now:
+                    withdrawn = self._daytime(withdrawn, after=at)
+                    where, how = ("whatsapp", "STOP reply") if channel == "whatsapp" else ("email", "unsubscribe link")
+                    updated = self._consent(
+                        customer=index, channel=channel, purpose="marketing", granted=False, at=withdrawn,
+                        source=where, method=how,
+                    )  # fmt: skip
+            customer["updated_at"] = updated
+
+    def _addresses(self) -> None:
+        """1–2 addresses in their city for customers who had an order delivered (shipped from a warehouse)."""
+        rng, plan = self.rng, self.plan
+        deliveries: dict[int, list[dt.datetime]] = {}
+        for order in plan.orders:
+            if order["customer"] is not None and plan.locations[order["location"]]["kind"] == "warehouse":
+                deliveries.setdefault(order["customer"], []).append(order["placed_at"])
+        for index in sorted(deliveries):
+            city = self._home_city(index)
+            streets = data.STREETS.get(city, data.GENERIC_STREETS)
+            placed = deliveries[index]
+            for n in range(2 if rng.random() < 0.25 else 1):
+                at = placed[min(n * len(placed) // 2, len(placed) - 1)] - dt.timedelta(minutes=rng.randint(1, 20))
+                house = rng.randint(1, 250)
+                plan.addresses.append(
+                    {
+                        "customer": index,
+                        "label": rng.choice(data.ADDRESS_LABELS) if n == 0 else rng.choice(("Работа", "Мама", "Дача")),
+                        "city": city,
+                        "line": f"{rng.choice(streets)}, {house}" + (rng.choice("абв") if rng.random() < 0.1 else ""),
+                        "apartment": f"кв. {rng.randint(1, 240)}" if rng.random() < 0.7 else "",
+                        "comment": rng.choice(data.ADDRESS_COMMENTS) if rng.random() < 0.2 else "",
+                        "is_default": n == 0,
+                        "created_at": at,
+                    }
+                )
+                plan.customers[index]["updated_at"] = max(plan.customers[index]["updated_at"], at)
+
+    # Timeline and counters ------------------------------------------------------------------------
+
+    def _daytime(self, moment: dt.datetime, *, after: dt.datetime) -> dt.datetime:
+        """A random time between 10:00 and 22:00 on the local day of `moment`, later than `after`, not in the future."""
+        rng = self.rng
+        day = moment.astimezone(self.tz).date()
+        at = dt.datetime.combine(day, dt.time(rng.randint(10, 21), rng.randint(0, 59), rng.randint(0, 59)), self.tz)
+        if at <= after:
+            at = after + dt.timedelta(minutes=rng.randint(1, 30))
+        return max(after, min(at, self.now - dt.timedelta(minutes=rng.randint(1, 30))))
+
+    def _moment(self, after: dt.datetime) -> dt.datetime:
+        """A random moment in opening hours between `after` and now."""
+        span = max(60, int((self.now - after).total_seconds()))
+        return self._daytime(after + dt.timedelta(seconds=self.rng.randint(0, span)), after=after)
+
+    def _timeline(self) -> None:
+        rng, plan = self.rng, self.plan
+        currency = str(settings.OMNIA_CURRENCY)
+        orders_of: dict[int, list[int]] = {}
+        for i, order in enumerate(plan.orders):
+            customer = order["customer"]
+            if customer is None:
+                continue
+            orders_of.setdefault(customer, []).append(i)
+            total, number = order["total"], order["number"]
+            plan.timeline.append(
+                {
+                    "customer": customer,
+                    "at": order["placed_at"],
+                    "kind": TimelineEntry.Kind.ORDER.value,
+                    "channel": order["source"],
+                    "summary": f"{number}: {_tenge(total)} {currency}",
+                    "ref": ("order", i),
+                    "data": {"number": number, "total": f"{total}.00", "currency": currency},
+                }
+            )
+            if order["status"] == "returned":
+                at = min(self.now, order["placed_at"] + dt.timedelta(days=rng.randint(1, 14), hours=rng.randint(0, 6)))
+                plan.timeline.append(
+                    {
+                        "customer": customer,
+                        "at": at,
+                        "kind": TimelineEntry.Kind.RETURN.value,
+                        "channel": "store",
+                        "summary": f"{number}: returned, {_tenge(total)} {currency} refunded",
+                        "ref": ("order", i),
+                        "data": {"number": number, "total": f"{total}.00", "currency": currency},
+                    }
+                )
+
+        kinds = [k for k, _ in EXTRA_CONTACTS]
+        kind_cum = _cumulative([w for _, w in EXTRA_CONTACTS])
+        channels = [c for c, _ in CONSULTATION_CHANNELS]
+        channel_cum = _cumulative([w for _, w in CONSULTATION_CHANNELS])
+        second_card = {card: how for _first, card, how in plan.duplicates}
+        for index, customer in enumerate(plan.customers):
+            a = "а" if self.female[index] else ""
+            stores = self.stores_in.get(self._home_city(index), [])
+            count = rng.choices((0, 1, 2, 3), weights=(45, 35, 15, 5))[0]
+            for n in range(count + (1 if second_card.get(index) == "whatsapp" else 0)):
+                at = self._moment(customer["created_at"])
+                kind = "consultation" if n == count else rng.choices(kinds, cum_weights=kind_cum)[0]
+                if kind == "visit" and not stores:
+                    kind = "consultation"
+                topic = rng.choice(data.CONSULTATION_TOPICS)
+                store = rng.choice(stores) if stores else None
+                store_name = _store_name(plan.locations[store]) if store is not None else ""
+                ref: tuple[str, int] | None = None
+                if kind == "consultation":
+                    channel = "whatsapp" if n == count else rng.choices(channels, cum_weights=channel_cum)[0]
+                    answers = [t for t in data.CONSULTATION_ANSWERS if store is not None or "{store}" not in t]
+                    answer = rng.choice(answers).format(store=store_name)
+                    summary = f"Спрашивал{a} про {topic} — {answer}"
+                elif kind == "call":
+                    channel = "phone"
+                    earlier = [i for i in orders_of.get(index, []) if plan.orders[i]["placed_at"] < at]
+                    templates = [t for t in data.CALL_SUMMARIES if earlier or "{order}" not in t]
+                    order_number = plan.orders[earlier[-1]]["number"] if earlier else ""
+                    summary = rng.choice(templates).format(a=a, order=order_number, topic=topic)
+                elif kind == "visit":
+                    channel = "store"
+                    summary = rng.choice(data.VISIT_SUMMARIES).format(a=a, store=store_name, topic=topic)
+                    ref = ("location", store) if store is not None else None
+                else:
+                    channel = ""
+                    summary = rng.choice(data.NOTES)
+                plan.timeline.append(
+                    {
+                        "customer": index,
+                        "at": at,
+                        "kind": kind,
+                        "channel": channel,
+                        "summary": summary,
+                        "ref": ref,
+                        "data": {},
+                    }
+                )
+
+    def _counters(self) -> None:
+        """The card's denormalised figures, as the orders and timeline actions keep them.
+
+        orders_count counts every order that was not cancelled (returned ones included: they were
+        bought); lifetime_value sums the completed ones; last_order_at is the latest counted order;
+        last_contact_at the latest timeline entry of a contact kind (messages, calls, orders, visits…).
+        """
+        plan = self.plan
+        count = [0] * len(plan.customers)
+        value = [0] * len(plan.customers)
+        last_order: list[dt.datetime | None] = [None] * len(plan.customers)
+        last_contact: list[dt.datetime | None] = [None] * len(plan.customers)
+        for order in plan.orders:
+            customer = order["customer"]
+            if customer is None or order["status"] == "cancelled":
+                continue
+            count[customer] += 1
+            if order["status"] == "completed":
+                value[customer] += order["total"]
+            placed = order["placed_at"]
+            previous = last_order[customer]
+            last_order[customer] = placed if previous is None else max(previous, placed)
+        for entry in plan.timeline:
+            if entry["kind"] in CONTACT_KINDS:
+                customer, at = entry["customer"], entry["at"]
+                previous = last_contact[customer]
+                last_contact[customer] = at if previous is None else max(previous, at)
+        for index, customer in enumerate(plan.customers):
+            customer["orders_count"] = count[index]
+            customer["lifetime_value"] = Decimal(value[index])
+            customer["last_order_at"] = last_order[index]
+            customer["last_contact_at"] = last_contact[index]
 
     def _instagram_handle(self, first: str, last: str) -> str:
         style = self.rng.randint(0, 3)
@@ -843,25 +1233,20 @@ def _write_demo(plan: DemoPlan) -> None:
         StockLevel.objects.bulk_create(levels, batch_size=BATCH_SIZE)
         StockMove.objects.bulk_create(moves, batch_size=BATCH_SIZE)
 
-    customer_ids = insert(
-        Customer,
-        [Customer(**row, search_text=search_key(row["first_name"], row["last_name"])) for row in plan.customers],
+    customer_ids = insert(Customer, [Customer(**row) for row in plan.customers])
+    tokens = []
+    for pk, row in zip(customer_ids, plan.customers, strict=True):
+        tokens.extend(SearchToken(customer_id=pk, token=t) for t in name_tokens(row["first_name"], row["last_name"]))
+    insert(SearchToken, tokens)
+    tag_ids = insert(Tag, [Tag(name=name) for name in plan.tags])
+    through = Customer.tags.through
+    insert(
+        through,
+        [through(customer_id=customer_ids[customer], tag_id=tag_ids[tag]) for customer, tag in plan.customer_tags],
     )
     insert(
         Identity,
-        [
-            Identity(
-                customer_id=customer_ids[row["customer"]],
-                kind=row["kind"],
-                value=row["value"],
-                raw_value=row["raw_value"],
-                verified=row["verified"],
-                first_seen_at=row["first_seen_at"],
-                last_seen_at=row["last_seen_at"],
-                channel=row["channel"],
-            )
-            for row in plan.identities
-        ],
+        [_with_customer(Identity, row, customer_ids) for row in plan.identities],
     )
     order_ids = insert(
         Order,
@@ -895,3 +1280,35 @@ def _write_demo(plan: DemoPlan) -> None:
             for row in plan.lines
         ],
     )
+    insert(Address, [_with_customer(Address, row, customer_ids) for row in plan.addresses])
+    consent_ids = insert(Consent, [_with_customer(Consent, row, customer_ids) for row in plan.consents])
+    refs: dict[str, tuple[str, list[int]]] = {
+        "order": (Order._meta.label_lower, order_ids),
+        "consent": (Consent._meta.label_lower, consent_ids),
+        "location": (Location._meta.label_lower, location_ids),
+    }
+    entries = []
+    for row in plan.timeline:
+        ref_type, ref_id = "", ""
+        if row["ref"] is not None:
+            kind, index = row["ref"]
+            ref_type, ids = refs[kind]
+            ref_id = str(ids[index])
+        entries.append(
+            TimelineEntry(
+                customer_id=customer_ids[row["customer"]],
+                at=row["at"],
+                kind=row["kind"],
+                channel=row["channel"],
+                summary=row["summary"],
+                ref_type=ref_type,
+                ref_id=ref_id,
+                data=row["data"],
+            )
+        )
+    insert(TimelineEntry, entries)
+
+
+def _with_customer(model: type[Any], row: dict[str, Any], customer_ids: list[int]) -> Any:
+    fields = {name: value for name, value in row.items() if name != "customer"}
+    return model(customer_id=customer_ids[row["customer"]], **fields)

@@ -13,11 +13,23 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 import pytest
 import time_machine
-from django.db.models import Sum
+from django.db.models import Count, Max, Q, Sum
 
 from omnia.catalog.models import Category, Product, Variant
-from omnia.customers.models import Customer, Identity
-from omnia.demo.generator import build_demo, load_demo
+from omnia.core.text import name_tokens
+from omnia.customers import queries as customers_queries
+from omnia.customers.actions.timeline import CONTACT_KINDS
+from omnia.customers.models import (
+    Address,
+    Consent,
+    Customer,
+    Identity,
+    SearchToken,
+    Tag,
+    TimelineEntry,
+)
+from omnia.demo import data as demo_data
+from omnia.demo.generator import DUPLICATE_SHARE, build_demo, load_demo
 from omnia.inventory import queries as inventory_queries
 from omnia.inventory.models import Location, StockLevel, StockMove
 from omnia.orders.models import Order, OrderLine
@@ -44,6 +56,14 @@ def fingerprint() -> dict[str, list[tuple[Any, ...]]]:
             "created_at",
             "created_source",
             "loyalty_card",
+            "updated_at",
+            "preferred_channel",
+            "do_not_call",
+            "quiet_hours_start",
+            "orders_count",
+            "lifetime_value",
+            "last_order_at",
+            "last_contact_at",
         ),
         "identities": rows(
             Identity.objects,
@@ -53,7 +73,25 @@ def fingerprint() -> dict[str, list[tuple[Any, ...]]]:
             "kind",
             "value",
             "raw_value",
+            "display_name",
             "channel",
+        ),
+        "tags": rows(Customer.tags.through.objects, "customer__last_name", "customer__created_at", "tag__name"),
+        "search_tokens": rows(SearchToken.objects, "customer__last_name", "customer__created_at", "token"),
+        "addresses": rows(Address.objects, "customer__created_at", "label", "city", "line", "apartment", "is_default"),
+        "consents": rows(
+            Consent.objects, "customer__created_at", "channel", "purpose", "granted", "at", "source", "method"
+        ),
+        "timeline": rows(
+            TimelineEntry.objects,
+            "customer__last_name",
+            "customer__created_at",
+            "at",
+            "kind",
+            "channel",
+            "summary",
+            "ref_type",
+            "data",
         ),
         "variants": rows(
             Variant.objects,
@@ -88,8 +126,8 @@ def flush_demo() -> None:
     """Delete the demo shop in foreign-key order, leaving an empty shop database."""
     OrderLine.objects.all().delete()
     Order.objects.all().delete()
-    Identity.objects.all().delete()
-    Customer.objects.all().delete()
+    Customer.objects.all().delete()  # with their identities, tokens, tags, addresses, consents, timeline
+    Tag.objects.all().delete()
     StockMove.objects.all().delete()
     StockLevel.objects.all().delete()
     Variant.objects.all().delete()
@@ -136,7 +174,10 @@ def plan_fingerprint(seed: int) -> dict[str, list[Any]]:
         "identities": [(i["kind"], i["value"]) for i in plan.identities],
         "variants": [(v["sku"], v["price"]) for v in plan.variants],
         "stock": plan.stock,
-        "orders": [(o["number"], o["total"], o["placed_at"]) for o in plan.orders],
+        "orders": [(o["number"], o["total"], o["placed_at"], o["customer"]) for o in plan.orders],
+        "timeline": [(e["customer"], e["at"], e["kind"], e["summary"]) for e in plan.timeline],
+        "consents": [(c["customer"], c["at"], c["channel"], c["granted"]) for c in plan.consents],
+        "duplicates": plan.duplicates,
     }
 
 
@@ -170,7 +211,7 @@ def test_the_shop_has_stores_a_warehouse_and_realistic_volumes(demo_shop: Any) -
 
     assert 270 <= Product.objects.count() <= 330
     assert 900 <= Variant.objects.count() <= 1100
-    assert Customer.objects.count() == 2000
+    assert Customer.objects.count() == 2000 + round(2000 * DUPLICATE_SHARE)  # people, then second cards
     assert 13_000 <= Order.objects.count() <= 17_000
     assert Category.objects.filter(parent=None).count() >= 5
     assert not Category.objects.exclude(parent=None).filter(products=None).exists()
@@ -191,7 +232,10 @@ def test_catalog_has_valid_barcodes_and_shop_prices(demo_shop: Any) -> None:
 @pytest.mark.django_db
 def test_every_customer_is_reachable_by_a_valid_kazakh_mobile(demo_shop: Any) -> None:
     phones = list(Identity.objects.filter(kind=Identity.Kind.PHONE).values_list("customer_id", "value"))
-    assert len({customer for customer, _ in phones}) == Customer.objects.count()
+    without_phone = Customer.objects.exclude(pk__in=[customer for customer, _ in phones])
+    # Only the second cards made from a WhatsApp chat or typed with an e-mail lack a phone.
+    assert without_phone.count() == round(2000 * DUPLICATE_SHARE) * 4 // 5
+    assert not without_phone.exclude(identities__kind__in=["whatsapp", "email"]).exists()
     for _, value in phones:
         assert re.fullmatch(r"\+77\d{9}", value)
         number = phonenumbers.parse(value, None)
@@ -202,8 +246,17 @@ def test_every_customer_is_reachable_by_a_valid_kazakh_mobile(demo_shop: Any) ->
     for value in Identity.objects.filter(kind=Identity.Kind.EMAIL).values_list("value", flat=True):
         assert value == value.lower()
         assert "@" in value
-    for customer_id, value in Identity.objects.filter(kind=Identity.Kind.WHATSAPP).values_list("customer_id", "value"):
-        assert Identity.objects.filter(customer_id=customer_id, kind="phone", value="+" + value).exists()
+    # A WhatsApp handle is the E.164 number (as normalize_identity stores it): the card's own phone, or,
+    # on a second card, the phone of the person's first card.
+    phone_owner = dict(Identity.objects.filter(kind="phone").values_list("value", "customer_id"))
+    whatsapp = list(
+        Identity.objects.filter(kind=Identity.Kind.WHATSAPP).values_list("customer_id", "value", "raw_value")
+    )
+    assert whatsapp
+    for _, value, raw in whatsapp:
+        assert raw == value.removeprefix("+")
+        assert value in phone_owner
+    assert sum(phone_owner[value] != customer_id for customer_id, value, _ in whatsapp) == 16
 
 
 @pytest.mark.django_db
@@ -292,3 +345,157 @@ def test_order_totals_are_the_sum_of_their_lines(demo_shop: Any) -> None:
     assert set(line_counts.values()) <= {1, 2, 3, 4}
     numbers = list(Order.objects.values_list("number", flat=True))
     assert all(re.fullmatch(r"A-\d{6,}", n) for n in numbers)
+
+
+@pytest.mark.django_db
+def test_card_counters_match_the_orders_and_the_timeline(demo_shop: Any) -> None:
+    # orders_count: every order not cancelled; lifetime_value: completed ones; last_order_at: latest counted one
+    expected = Customer.objects.annotate(
+        n=Count("orders", filter=~Q(orders__status=Order.Status.CANCELLED)),
+        value=Sum("orders__total", filter=Q(orders__status=Order.Status.COMPLETED)),
+        last=Max("orders__placed_at", filter=~Q(orders__status=Order.Status.CANCELLED)),
+    ).values_list("n", "value", "last", "orders_count", "lifetime_value", "last_order_at")
+    for n, value, last, orders_count, lifetime_value, last_order_at in expected:
+        assert (orders_count, lifetime_value, last_order_at) == (n, value or Decimal(0), last)
+    assert Customer.objects.filter(orders_count__gt=0).count() > 1500
+    assert Order.objects.filter(status=Order.Status.CANCELLED).exclude(customer=None).count() > 100
+    assert Order.objects.filter(status=Order.Status.RETURNED).exclude(customer=None).exists()
+
+    contacts = dict(
+        Customer.objects.annotate(last=Max("timeline__at", filter=Q(timeline__kind__in=CONTACT_KINDS))).values_list(
+            "pk", "last"
+        )
+    )
+    assert dict(Customer.objects.values_list("pk", "last_contact_at")) == contacts
+    assert sum(last is not None for last in contacts.values()) > 0.9 * len(contacts)
+
+
+@pytest.mark.django_db
+def test_every_order_of_a_customer_is_on_their_timeline(demo_shop: Any) -> None:
+    orders = {str(pk): row for pk, *row in Order.objects.exclude(customer=None).values_list(
+        "pk", "customer_id", "number", "total", "currency", "source", "placed_at"
+    )}  # fmt: skip
+    entries = TimelineEntry.objects.filter(kind="order").values_list(
+        "ref_type", "ref_id", "customer_id", "summary", "data", "channel", "at"
+    )
+    assert len(entries) == len(orders)
+    for ref_type, ref_id, customer, summary, data, channel, at in entries:
+        assert ref_type == "orders.order"
+        owner, number, total, currency, source, placed = orders[ref_id]
+        assert (customer, channel, at) == (owner, source, placed)
+        assert summary == f"{number}: {int(total):,} {currency}".replace(",", " ")
+        assert data == {"number": number, "total": str(total), "currency": currency}
+    assert re.fullmatch(r"A-\d{6}: [\d ]+ KZT", entries[0][3])
+
+
+@pytest.mark.django_db
+def test_the_timeline_is_newest_first_with_orders_and_other_contacts(demo_shop: Any) -> None:
+    kinds = Counter(TimelineEntry.objects.values_list("kind", flat=True))
+    assert {"order", "return", "consultation", "call", "visit", "note", "consent"} <= set(kinds)
+    extra = kinds["consultation"] + kinds["call"] + kinds["visit"] + kinds["note"]
+    assert 0.5 * Customer.objects.count() <= extra <= 1.2 * Customer.objects.count()
+    consultation = TimelineEntry.objects.filter(kind="consultation").values_list("channel", "summary")
+    assert {channel for channel, _ in consultation} == {"instagram", "whatsapp", "telegram", "phone"}
+    assert any(" — есть в " in summary for _, summary in consultation)
+    assert set(TimelineEntry.objects.filter(kind="visit").values_list("ref_type", flat=True)) == {"inventory.location"}
+
+    regular = Customer.objects.order_by("-orders_count", "pk").first()
+    assert regular is not None
+    entries = list(customers_queries.timeline(regular))
+    assert [e.at for e in entries] == sorted((e.at for e in entries), reverse=True)
+    assert sum(e.kind == "order" for e in entries) >= regular.orders_count
+    newest_order = Order.objects.filter(customer=regular).order_by("-placed_at").first()
+    assert newest_order is not None
+    assert next(e for e in entries if e.kind == "order").ref_id == str(newest_order.pk)
+
+
+@pytest.mark.django_db
+def test_every_customer_is_found_by_name(demo_shop: Any) -> None:
+    tokens: defaultdict[int, set[str]] = defaultdict(set)
+    for customer, token in SearchToken.objects.values_list("customer_id", "token"):
+        tokens[customer].add(token)
+    for pk, first, last in Customer.objects.values_list("pk", "first_name", "last_name"):
+        assert tokens[pk] == set(name_tokens(first, last)), pk
+        assert tokens[pk]
+
+    for customer in Customer.objects.exclude(last_name="").order_by("pk")[::97]:
+        assert customer in customers_queries.search_customers(customer.last_name)
+        latin = name_tokens(customer.last_name)[-1]
+        assert customer in customers_queries.search_customers(f"{latin} {customer.first_name[:3]}")
+
+
+def planted_pairs() -> list[tuple[int, int, str]]:
+    """The second cards of the plan as database ids (rows are inserted in plan order)."""
+    ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
+    plan = build_demo(size="small", seed=SEED, now=FROZEN)
+    return [(ids[first], ids[second], how) for first, second, how in plan.duplicates]
+
+
+@pytest.mark.django_db
+def test_second_cards_of_one_person_are_suggested_as_duplicates(demo_shop: Any) -> None:
+    planted = planted_pairs()
+    assert Counter(how for *_, how in planted) == {"whatsapp": 16, "email": 16, "phone": 8}
+    for first, second, how in planted:
+        card = Customer.objects.get(pk=second)
+        kinds = set(card.identities.values_list("kind", flat=True))
+        if how == "whatsapp":
+            phone = Identity.objects.get(customer_id=first, kind="phone").value
+            assert card.identities.get(kind="whatsapp").value == phone
+            assert kinds == {"whatsapp"}
+        elif how == "email":
+            assert kinds == {"email"}
+        else:
+            assert "phone" in kinds
+        if how != "whatsapp":
+            original = Customer.objects.get(pk=first)
+            assert (card.first_name, card.last_name, card.city) == (
+                original.first_name,
+                original.last_name,
+                original.city,
+            )
+    assert Order.objects.filter(customer_id__in=[second for _, second, _ in planted]).count() >= 10
+
+    assert len(customers_queries.suggested_duplicates()) >= 20
+    suggested = {(s.first.pk, s.second.pk): s.reason for s in customers_queries.suggested_duplicates(limit=1000)}
+    for first, second, how in planted:
+        reason = suggested[(min(first, second), max(first, second))]
+        assert reason.startswith("same phone" if how == "whatsapp" else "same name"), (how, reason)
+
+
+@pytest.mark.django_db
+def test_consents_preferences_addresses_and_tags(demo_shop: Any) -> None:
+    customers = Customer.objects.count()
+    signup = Consent.objects.filter(channel="any", purpose="transactional", granted=True)
+    assert 0.6 * customers < signup.count() < 0.8 * customers
+    assert {"verbal", "checkbox"} <= set(signup.values_list("method", flat=True))
+    assert signup.filter(source="store:alm-dostyk").exists()
+    assert signup.filter(source="web checkout").exists()
+    marketing = Consent.objects.filter(purpose="marketing")
+    assert set(marketing.filter(granted=True).values_list("channel", flat=True)) == {"whatsapp", "email"}
+    withdrawn = marketing.filter(granted=False)
+    assert set(withdrawn.values_list("method", flat=True)) == {"STOP reply", "unsubscribe link"}
+    stopped = withdrawn.filter(method="STOP reply").first()
+    assert stopped is not None
+    assert not customers_queries.may_contact(stopped.customer, channel="whatsapp", purpose="marketing")
+    assert TimelineEntry.objects.filter(kind="consent").count() == Consent.objects.count()
+
+    preferred = Counter(Customer.objects.exclude(preferred_channel="").values_list("preferred_channel", flat=True))
+    assert preferred.most_common(1)[0][0] == "whatsapp"
+    assert Customer.objects.filter(do_not_call=True).exists()
+    quiet = Customer.objects.exclude(quiet_hours_start=None)
+    assert quiet.exists()
+    assert set(quiet.values_list("quiet_hours_start", "quiet_hours_end")) == {(dt.time(22), dt.time(9))}
+
+    delivered = set(
+        Order.objects.filter(location__kind="warehouse").exclude(customer=None).values_list("customer_id", flat=True)
+    )
+    with_address = Address.objects.values("customer_id").annotate(
+        n=Count("id"), defaults=Count("id", filter=Q(is_default=True))
+    )
+    assert {row["customer_id"] for row in with_address} == delivered
+    assert {(row["n"], row["defaults"]) for row in with_address} == {(1, 1), (2, 1)}
+    assert not Address.objects.exclude(city__in=[city for city, *_ in demo_data.CITIES]).exists()
+
+    assert set(Tag.objects.values_list("name", flat=True)) >= {"vip", "опт"}
+    vip = customers_queries.list_customers(filters=customers_queries.CustomerFilters(tag="vip"))
+    assert 10 <= vip.count() < 0.05 * customers
