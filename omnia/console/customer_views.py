@@ -6,6 +6,7 @@ live in their own module.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import format_html
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -72,7 +73,7 @@ def _survivor(request: HttpRequest, customer: Customer) -> Customer:
     if merged.pk != customer.pk:
         messages.info(
             request,
-            _t("Card #%(merged)s was merged into this one (#%(survivor)s).")
+            gettext("Card #%(merged)s was merged into this one (#%(survivor)s).")
             % {"merged": merged.pk, "survivor": customer.pk},
         )
     return customer
@@ -141,12 +142,40 @@ def customer_new(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             form.add_domain_error(exc)
         else:
-            messages.success(request, _t("Customer card created."))
+            messages.success(request, gettext("Customer card created."))
             return _to_card(customer)
     return render(request, "console/customer_new.html", {"form": form, "topics": "customers"})
 
 
 # --- the card ------------------------------------------------------------------------------------
+
+
+def describe(entry: Any) -> str:
+    """An entry's summary in the operator's language, from its structured data where it has it."""
+    data = entry.data or {}
+    if entry.kind == "order" and {"number", "total", "currency"} <= set(data):
+        return gettext("Order %(number)s: %(total)s") % {
+            "number": data["number"],
+            "total": _money(Decimal(data["total"]), data["currency"]),
+        }
+    if entry.kind == "consent" and {"purpose", "channel", "granted"} <= set(data):
+        purpose = str(Consent.Purpose(data["purpose"]).label) if data["purpose"] in Consent.Purpose.values else ""
+        channel = (
+            gettext("every channel") if data["channel"] == Consent.ANY_CHANNEL else _channel_label(data["channel"])
+        )
+        text = (
+            gettext("%(purpose)s via %(channel)s: granted")
+            if data["granted"]
+            else gettext("%(purpose)s via %(channel)s: withdrawn")
+        )
+        result = text % {"purpose": purpose, "channel": channel}
+        return f"{result} ({data['method']})" if data.get("method") else result
+    if entry.kind == "merge" and "absorbed_id" in data:
+        return gettext("Card #%(id)s (%(name)s) was merged into this one") % {
+            "id": data["absorbed_id"],
+            "name": data.get("absorbed_name") or "—",
+        }
+    return str(entry.summary)
 
 
 def _timeline(request: HttpRequest, customer: Customer) -> dict[str, Any]:
@@ -158,7 +187,9 @@ def _timeline(request: HttpRequest, customer: Customer) -> dict[str, Any]:
     return {
         "timeline_form": filters if filters.is_bound else forms.TimelineFilterForm(),
         "timeline_page": page,
-        "timeline_rows": [{"entry": e, "channel": _channel_label(e.channel)} for e in page.object_list],
+        "timeline_rows": [
+            {"entry": e, "channel": _channel_label(e.channel), "summary": describe(e)} for e in page.object_list
+        ],
         "timeline_query": urlencode({"kind": kind, "channel": channel}),
     }
 
@@ -244,7 +275,7 @@ def add_identity(request: HttpRequest, customer_id: int) -> HttpResponse:
             channel=ChannelKind.CONSOLE,
         )
 
-    return _panel_post(request, customer_id, forms.IdentityForm, "identity_form", apply, _t("Contact added."))
+    return _panel_post(request, customer_id, forms.IdentityForm, "identity_form", apply, gettext("Contact added."))
 
 
 @require_POST
@@ -256,7 +287,7 @@ def remove_identity(request: HttpRequest, customer_id: int, identity_id: int) ->
     except DomainError as exc:
         messages.error(request, forms.error_message(exc))
     else:
-        messages.success(request, _t("Contact removed."))
+        messages.success(request, gettext("Contact removed."))
     return _to_card(customer)
 
 
@@ -266,7 +297,7 @@ def add_address(request: HttpRequest, customer_id: int) -> HttpResponse:
     def apply(customer: Customer, form: forms.AddressForm) -> None:
         customers_actions.check_add_address(customer=customer, **form.cleaned_data)
 
-    return _panel_post(request, customer_id, forms.AddressForm, "address_form", apply, _t("Address added."))
+    return _panel_post(request, customer_id, forms.AddressForm, "address_form", apply, gettext("Address added."))
 
 
 @require_POST
@@ -278,7 +309,7 @@ def remove_address(request: HttpRequest, customer_id: int, address_id: int) -> H
     except DomainError as exc:
         messages.error(request, forms.error_message(exc))
     else:
-        messages.success(request, _t("Address removed."))
+        messages.success(request, gettext("Address removed."))
     return _to_card(customer)
 
 
@@ -288,7 +319,9 @@ def update_preferences(request: HttpRequest, customer_id: int) -> HttpResponse:
     def apply(customer: Customer, form: forms.PreferencesForm) -> None:
         customers_actions.check_update_customer(actor=request.user, customer=customer, **form.profile())
 
-    return _panel_post(request, customer_id, forms.PreferencesForm, "preferences_form", apply, _t("Preferences saved."))
+    return _panel_post(
+        request, customer_id, forms.PreferencesForm, "preferences_form", apply, gettext("Preferences saved.")
+    )
 
 
 @require_POST
@@ -297,7 +330,7 @@ def record_consent(request: HttpRequest, customer_id: int) -> HttpResponse:
     def apply(customer: Customer, form: forms.ConsentForm) -> None:
         customers_actions.check_record_consent(customer=customer, actor=request.user, **form.for_action())
 
-    return _panel_post(request, customer_id, forms.ConsentForm, "consent_form", apply, _t("Consent recorded."))
+    return _panel_post(request, customer_id, forms.ConsentForm, "consent_form", apply, gettext("Consent recorded."))
 
 
 @require_POST
@@ -306,7 +339,7 @@ def add_note(request: HttpRequest, customer_id: int) -> HttpResponse:
     def apply(customer: Customer, form: forms.NoteForm) -> None:
         customers_actions.do_add_note(customer=customer, text=form.cleaned_data["text"], actor=request.user)
 
-    return _panel_post(request, customer_id, forms.NoteForm, "note_form", apply, _t("Note added."))
+    return _panel_post(request, customer_id, forms.NoteForm, "note_form", apply, gettext("Note added."))
 
 
 @section_required(Section.CUSTOMERS)
@@ -329,7 +362,7 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
             customer.refresh_from_db()
             form.add_domain_error(exc)
         else:
-            messages.success(request, _t("Customer card saved."))
+            messages.success(request, gettext("Customer card saved."))
             return _to_card(customer)
     return render(request, "console/customer_edit.html", {"customer": customer, "form": form, "topics": "customers"})
 
@@ -344,7 +377,7 @@ def _field_value(customer: Customer, name: str) -> str:
         return str(forms.LANGUAGE_LABELS.get(customer.language, customer.language))
     value = getattr(customer, name)
     if isinstance(value, bool):
-        return _t("Yes") if value else ""
+        return gettext("Yes") if value else ""
     return "" if value in ("", None) else str(localize(value))
 
 
@@ -407,7 +440,7 @@ def _other_card(request: HttpRequest, customer: Customer, other_id: Any) -> Cust
     except (TypeError, ValueError, CustomerNotFound):
         return None
     if other.pk == customer.pk or other.is_merged:
-        messages.error(request, _t("Choose another active card to merge with."))
+        messages.error(request, gettext("Choose another active card to merge with."))
         return None
     return other
 
@@ -470,7 +503,7 @@ def undo_merge(request: HttpRequest, merge_id: int) -> HttpResponse:
             reverse("console:customer", args=[absorbed.pk]),
             absorbed.full_name or f"#{absorbed.pk}",
         )
-        messages.success(request, format_html(_t("Merge undone: {card} is a separate card again."), card=link))
+        messages.success(request, format_html(gettext("Merge undone: {card} is a separate card again."), card=link))
     return _to_card(merge.survivor_id)
 
 
@@ -509,5 +542,5 @@ def dismiss_duplicate(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, forms.error_message(exc))
         else:
-            messages.success(request, _t("Marked as different people: they are no longer suggested."))
+            messages.success(request, gettext("Marked as different people: they are no longer suggested."))
     return redirect("console:customer_duplicates")

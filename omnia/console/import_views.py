@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -126,5 +126,5 @@ def customer_import_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("console:customer_import_detail", job_id=job.pk)
-    messages.success(request, _t("The import of %(file)s was cancelled.") % {"file": job.filename})
+    messages.success(request, gettext("The import of %(file)s was cancelled.") % {"file": job.filename})
     return redirect("console:customer_import")

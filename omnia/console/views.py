@@ -17,7 +17,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -98,7 +98,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
             password=form.cleaned_data["new_password1"],
         )
         update_session_auth_hash(request, request.user)  # type: ignore[arg-type]
-        messages.success(request, _t("Your password has been changed."))
+        messages.success(request, gettext("Your password has been changed."))
         return redirect("console:home")
     return render(request, "console/password_change.html", {"form": form})
 
@@ -239,7 +239,7 @@ def settings_users(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             _apply_domain_error(form, exc)
         else:
-            messages.success(request, _t("User %(email)s created.") % {"email": user.email})
+            messages.success(request, gettext("User %(email)s created.") % {"email": user.email})
             return redirect("console:settings_users")
     return render(
         request,
@@ -293,7 +293,7 @@ def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _t("Token %(name)s revoked.") % {"name": token.name})
+        messages.success(request, gettext("Token %(name)s revoked.") % {"name": token.name})
     return redirect("console:settings_tokens")
 
 

@@ -495,3 +495,30 @@ def test_anonymous_visitors_cannot_open_a_card(aigerim: Customer) -> None:
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("console:login"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "expected"), [("en", "Marketing via WhatsApp: withdrawn (STOP reply)"), ("ru", "Маркетинг")]
+)
+def test_timeline_entries_are_described_in_the_operators_language(language: str, expected: str) -> None:
+    from django.utils import translation
+
+    from omnia.console.customer_views import describe
+    from omnia.customers import actions as customers_actions
+    from omnia.customers import queries as customers_queries
+
+    customer = customers_actions.do_resolve_identity(kind="phone", value="+77011234567").customer
+    customers_actions.check_record_consent(
+        customer=customer,
+        channel="whatsapp",
+        purpose="marketing",
+        granted=False,
+        source="whatsapp",
+        method="STOP reply",
+    )
+
+    with translation.override(language):
+        text = describe(customers_queries.timeline(customer).first())
+
+    assert expected in text

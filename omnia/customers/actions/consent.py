@@ -63,5 +63,6 @@ def check_record_consent(
         summary=f"{Consent.Purpose(purpose).label} via {channel_label}: {verb} ({method})",
         ref=consent,
         actor=actor,
+        data={"purpose": purpose, "channel": channel, "granted": granted, "method": consent.method},
     )
     return consent

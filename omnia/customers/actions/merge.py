@@ -149,6 +149,7 @@ def check_merge(*, actor: Any, survivor: Customer, absorbed: Customer) -> Merge:
         ref=merge,
         actor=actor,
         summary=f"Merged card #{absorbed.pk} ({absorbed.full_name or '—'}) into this one",
+        data={"absorbed_id": absorbed.pk, "absorbed_name": absorbed.full_name},
     )
     merge.created = {**created, TimelineEntry._meta.label_lower: [entry.pk]}
     merge.save(update_fields=["created"])
