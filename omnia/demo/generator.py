@@ -859,7 +859,7 @@ class _Builder:
     def _consent(
         self, *, customer: int, channel: str, purpose: str, granted: bool, at: dt.datetime, source: str, method: str
     ) -> dt.datetime:
-        """A consent row and its timeline entry, worded as check_record_consent words it."""
+        """A consent row and its timeline entry, worded and described as check_record_consent does."""
         plan = self.plan
         plan.consents.append(
             {
@@ -885,7 +885,7 @@ class _Builder:
                 "channel": "" if channel == Consent.ANY_CHANNEL else channel,
                 "summary": self.consent_summaries[key],
                 "ref": ("consent", len(plan.consents) - 1),
-                "data": {},
+                "data": {"purpose": purpose, "channel": channel, "granted": granted, "method": method},
             }
         )
         return at

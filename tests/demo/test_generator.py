@@ -477,7 +477,16 @@ def test_consents_preferences_addresses_and_tags(demo_shop: Any) -> None:
     stopped = withdrawn.filter(method="STOP reply").first()
     assert stopped is not None
     assert not customers_queries.may_contact(stopped.customer, channel="whatsapp", purpose="marketing")
-    assert TimelineEntry.objects.filter(kind="consent").count() == Consent.objects.count()
+    consents = {
+        str(pk): {"purpose": purpose, "channel": channel, "granted": granted, "method": method}
+        for pk, purpose, channel, granted, method in Consent.objects.values_list(
+            "pk", "purpose", "channel", "granted", "method"
+        )
+    }
+    described = {
+        ref_id: data for ref_id, data in TimelineEntry.objects.filter(kind="consent").values_list("ref_id", "data")
+    }
+    assert described == consents  # one entry per consent, described as check_record_consent describes it
 
     preferred = Counter(Customer.objects.exclude(preferred_channel="").values_list("preferred_channel", flat=True))
     assert preferred.most_common(1)[0][0] == "whatsapp"
