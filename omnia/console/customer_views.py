@@ -97,10 +97,9 @@ def _exact_match(text: str) -> int | None:
     """The one card a phone, e-mail, loyalty card or order number typed in full belongs to."""
     if not text or not ("@" in text or any(ch.isdigit() for ch in text)):
         return None
-    ids = customers_queries.search_customer_ids(text)
-    if len(ids) != 1:
-        return None
-    return ids[0] if customers_queries.active_customers().filter(pk=ids[0]).exists() else None
+    ids = customers_queries.active_customers().filter(pk__in=customers_queries.exact_match_ids(" ".join(text.split())))
+    found = list(ids.values_list("pk", flat=True)[:2])
+    return found[0] if len(found) == 1 else None
 
 
 @require_GET

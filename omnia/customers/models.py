@@ -62,7 +62,8 @@ class Customer(models.Model):
     quiet_hours_start = models.TimeField(_("quiet hours from"), null=True, blank=True)
     quiet_hours_end = models.TimeField(_("quiet hours until"), null=True, blank=True)
 
-    # Kept up to date by actions (orders, timeline), so lists filter and sort without joins.
+    # Kept up to date by actions (orders, timeline), so lists filter and sort without joins:
+    # orders_count = orders not cancelled; lifetime_value = totals of orders neither cancelled nor returned.
     orders_count = models.PositiveIntegerField(_("orders"), default=0)
     lifetime_value = models.DecimalField(_("lifetime value"), max_digits=16, decimal_places=2, default=Decimal(0))
     last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from omnia.core.errors import ValidationFailed
 from omnia.core.phones import normalize_phone
@@ -14,35 +14,31 @@ from omnia.customers.errors import CustomerNotFound, MergeNotFound
 from omnia.customers.models import Consent, Customer, Identity, Merge, NotDuplicate, SearchToken, TimelineEntry
 from omnia.customers.registry import search_lookups
 
-MAX_NAME_MATCHES = 500
-
 
 def active_customers() -> QuerySet[Customer]:
     """Cards that are not merged into another."""
     return Customer.objects.filter(merged_into__isnull=True)
 
 
-def _name_matches(text: str) -> set[int] | None:
-    """Ids of customers with a name word starting with each typed word (Cyrillic or Latin); None if no words."""
+def _name_condition(text: str) -> Q | None:
+    """Customers with, for every typed word, a name word starting with it (Cyrillic or Latin).
+
+    Each word is a sub-select on the token index; the database intersects them, so common names
+    (thousands of namesakes among a million cards) are matched completely and cheaply.
+    """
     typed = words(text)[:4]
     if not typed:
         return None
-    result: set[int] | None = None
+    condition = Q()
     for word in typed:
         latin = transliterate(word)
-        condition = Q(token__prefix=word) | Q(token__prefix=latin) if latin != word else Q(token__prefix=word)
-        ids = set(SearchToken.objects.filter(condition).values_list("customer_id", flat=True)[: MAX_NAME_MATCHES * 4])
-        result = ids if result is None else result & ids
-        if not result:
-            return set()
-    return result
+        prefix = Q(token__prefix=word) | Q(token__prefix=latin) if latin != word else Q(token__prefix=word)
+        condition &= Q(pk__in=SearchToken.objects.filter(prefix).values("customer_id"))
+    return condition
 
 
-def search_customer_ids(text: str) -> list[int]:
-    """Customers matching a phone in any format, an e-mail, a loyalty card, an order number or a name."""
-    text = " ".join(text.split())
-    if not text:
-        return []
+def exact_match_ids(text: str) -> set[int]:
+    """Cards whose e-mail, phone (any format), loyalty card or order number is exactly `text`."""
     ids: set[int] = set()
     if "@" in text:
         ids |= set(
@@ -64,17 +60,39 @@ def search_customer_ids(text: str) -> list[int]:
         ids |= set(Customer.objects.filter(loyalty_card=text).values_list("pk", flat=True))
         for lookup in search_lookups():
             ids |= {int(pk) for pk in lookup(text)}  # type: ignore[call-overload]
-    if not ids and not (digits >= 7 and digits == sum(ch.isalnum() for ch in text)):
-        ids |= _name_matches(text) or set()
-    return sorted(ids)
+    return ids
+
+
+def _looks_like_a_number(text: str) -> bool:
+    digits = sum(ch.isdigit() for ch in text)
+    return digits >= 7 and digits == sum(ch.isalnum() for ch in text)
+
+
+def search_condition(text: str) -> Q | None:
+    """What the one search box matches for `text`: exact handles first; names when nothing exact matched."""
+    text = " ".join(text.split())
+    if not text:
+        return None
+    exact = exact_match_ids(text)
+    if exact:
+        return Q(pk__in=sorted(exact))
+    if _looks_like_a_number(text):
+        return Q(pk__in=[])
+    return _name_condition(text) or Q(pk__in=[])
 
 
 def search_customers(text: str = "") -> QuerySet[Customer]:
     """The search box: every match, most recently in touch first; all active cards for empty text."""
     qs = active_customers().prefetch_related("identities", "tags")
-    if text.strip():
-        qs = qs.filter(pk__in=search_customer_ids(text))
-    return qs.order_by("-last_contact_at", "-id")
+    condition = search_condition(text)
+    if condition is not None:
+        qs = qs.filter(condition)
+    return qs.order_by(F("last_contact_at").desc(nulls_last=True), "-id")
+
+
+def search_customer_ids(text: str, *, limit: int = 50) -> list[int]:
+    """The first page of the search box's answer, as ids (most recently in touch first)."""
+    return list(search_customers(text).values_list("pk", flat=True)[:limit])
 
 
 @dataclass(frozen=True)

@@ -1072,7 +1072,8 @@ class _Builder:
         """The card's denormalised figures, as the orders and timeline actions keep them.
 
         orders_count counts every order that was not cancelled (returned ones included: they were
-        bought); lifetime_value sums the completed ones; last_order_at is the latest counted order;
+        bought); lifetime_value sums the orders neither cancelled nor returned (what the customer
+        spent and kept); last_order_at is the latest counted order;
         last_contact_at the latest timeline entry of a contact kind (messages, calls, orders, visits…).
         """
         plan = self.plan
@@ -1085,7 +1086,7 @@ class _Builder:
             if customer is None or order["status"] == "cancelled":
                 continue
             count[customer] += 1
-            if order["status"] == "completed":
+            if order["status"] != "returned":
                 value[customer] += order["total"]
             placed = order["placed_at"]
             previous = last_order[customer]
@@ -1234,7 +1235,7 @@ def _write_demo(plan: DemoPlan) -> None:
         StockMove.objects.bulk_create(moves, batch_size=BATCH_SIZE)
 
     customer_ids = insert(Customer, [Customer(**row) for row in plan.customers])
-    tokens = []
+    tokens: list[SearchToken] = []
     for pk, row in zip(customer_ids, plan.customers, strict=True):
         tokens.extend(SearchToken(customer_id=pk, token=t) for t in name_tokens(row["first_name"], row["last_name"]))
     insert(SearchToken, tokens)

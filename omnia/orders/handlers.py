@@ -10,7 +10,8 @@ from omnia.orders.models import Order
 
 def customer_ids_by_order_number(text: str) -> QuerySet[Order]:
     return (
-        Order.objects.filter(number__iexact=text.strip(), customer__isnull=False).values_list("customer_id", flat=True)  # type: ignore[return-value]
+        # Numbers are stored upper-case ("A-250001"): an exact match uses the unique index.
+        Order.objects.filter(number=text.strip().upper(), customer__isnull=False).values_list("customer_id", flat=True)  # type: ignore[return-value]
     )
 
 

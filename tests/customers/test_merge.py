@@ -198,3 +198,16 @@ def test_suggested_duplicates_pair_a_whatsapp_card_with_the_phone_card() -> None
     actions.do_dismiss_suggestion(actor=None, first=same_name_b, second=same_name_a)
     pairs = {(s.first.pk, s.second.pk) for s in queries.suggested_duplicates()}
     assert (same_name_a.pk, same_name_b.pk) not in pairs
+
+
+def test_cancelled_and_returned_orders_stop_counting_towards_lifetime_value() -> None:
+    customer = card("phone", "+77011234567")
+    place_order(customer, "A-1", "5000")
+    place_order(customer, "A-2", "7000")
+
+    actions.do_record_order_reversal(customer=customer, total=Decimal("5000"), cancelled=True)
+    actions.do_record_order_reversal(customer=customer, total=Decimal("7000"), cancelled=False)
+
+    customer.refresh_from_db()
+    assert (customer.orders_count, customer.lifetime_value) == (1, Decimal(0))
+    assert customer.last_order_at == T0

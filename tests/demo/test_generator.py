@@ -349,10 +349,14 @@ def test_order_totals_are_the_sum_of_their_lines(demo_shop: Any) -> None:
 
 @pytest.mark.django_db
 def test_card_counters_match_the_orders_and_the_timeline(demo_shop: Any) -> None:
-    # orders_count: every order not cancelled; lifetime_value: completed ones; last_order_at: latest counted one
+    # orders_count: every order not cancelled; lifetime_value: neither cancelled nor returned;
+    # last_order_at: the latest counted one
     expected = Customer.objects.annotate(
         n=Count("orders", filter=~Q(orders__status=Order.Status.CANCELLED)),
-        value=Sum("orders__total", filter=Q(orders__status=Order.Status.COMPLETED)),
+        value=Sum(
+            "orders__total",
+            filter=~Q(orders__status__in=[Order.Status.CANCELLED, Order.Status.RETURNED]),
+        ),
         last=Max("orders__placed_at", filter=~Q(orders__status=Order.Status.CANCELLED)),
     ).values_list("n", "value", "last", "orders_count", "lifetime_value", "last_order_at")
     for n, value, last, orders_count, lifetime_value, last_order_at in expected:

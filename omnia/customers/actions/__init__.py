@@ -19,7 +19,7 @@ from omnia.customers.actions.profile import (
     reindex_customer,
 )
 from omnia.customers.actions.suggestions import do_dismiss_suggestion
-from omnia.customers.actions.timeline import do_record_order, do_record_timeline
+from omnia.customers.actions.timeline import do_record_order, do_record_order_reversal, do_record_timeline
 
 __all__ = [
     "Resolution",
@@ -33,6 +33,7 @@ __all__ = [
     "do_add_note",
     "do_dismiss_suggestion",
     "do_record_order",
+    "do_record_order_reversal",
     "do_record_timeline",
     "do_remove_address",
     "do_remove_identity",

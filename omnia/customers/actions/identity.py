@@ -21,6 +21,7 @@ Kind = Identity.Kind
 # Handles whose value is itself a phone number (WhatsApp's wa_id is the number's digits).
 PHONE_KINDS = frozenset({Kind.PHONE, Kind.WHATSAPP})
 _NUMERIC = re.compile(r"^\d{1,20}$")
+LAST_SEEN_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def normalize_identity(kind: str, raw: str, *, field: str = "value") -> str:
@@ -123,16 +124,18 @@ def _resolve_once(
 
     identity = _find(kind, normalized)
     if identity is not None:
-        if identity.last_seen_at < at:
+        if at - identity.last_seen_at > LAST_SEEN_RESOLUTION:
+            # Written at most once a minute per handle: a chatty conversation does not write on every message.
             Identity.objects.filter(pk=identity.pk, last_seen_at__lt=at).update(last_seen_at=at)
             identity.last_seen_at = at
         customer = _survivor(identity.customer)
-        if phone_e164 and kind != Kind.PHONE and _find(Kind.PHONE, phone_e164) is None:
+        if phone and phone_e164 and _find(Kind.PHONE, phone_e164) is None:
+            # The handle now carries a phone it did not before (e.g. a Telegram contact share).
             _attach(
                 customer=customer,
                 kind=Kind.PHONE,
                 value=phone_e164,
-                raw=phone or value,
+                raw=phone,
                 channel=channel,
                 display_name="",
                 verified=False,

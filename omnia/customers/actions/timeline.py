@@ -84,3 +84,13 @@ def do_record_order(
         actor=actor,
         data={"number": number, "total": str(total), "currency": currency},
     )
+
+
+@transaction.atomic
+def do_record_order_reversal(*, customer: Customer, total: Decimal, cancelled: bool) -> None:
+    """An order recorded with do_record_order was cancelled (no longer counts at all) or returned
+    (still an order the customer made, but its money no longer counts towards lifetime value)."""
+    changes: dict[str, Any] = {"lifetime_value": F("lifetime_value") - total}
+    if cancelled:
+        changes["orders_count"] = F("orders_count") - 1
+    Customer.objects.filter(pk=customer.pk).update(**changes)
