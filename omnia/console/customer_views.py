@@ -157,6 +157,11 @@ def describe(entry: Any) -> str:
             "number": data["number"],
             "total": _money(Decimal(data["total"]), data["currency"]),
         }
+    if entry.kind == "return" and {"number", "total", "currency"} <= set(data):
+        return gettext("Order %(number)s returned: %(total)s refunded") % {
+            "number": data["number"],
+            "total": _money(Decimal(data["total"]), data["currency"]),
+        }
     if entry.kind == "consent" and {"purpose", "channel", "granted"} <= set(data):
         purpose = str(Consent.Purpose(data["purpose"]).label) if data["purpose"] in Consent.Purpose.values else ""
         channel = (
