@@ -167,6 +167,10 @@ else:
 
 NINJA_PAGINATION_PER_PAGE = 50
 
+# Provider base URLs: settings, so tests (and staging) point them at a local fake.
+OMNIA_TELEGRAM_API_URL = CONFIG.provider_urls["telegram"]
+OMNIA_META_GRAPH_URL = CONFIG.provider_urls["meta"]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

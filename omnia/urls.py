@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from omnia.api import api
+from omnia.channels import views as channels_views
 from omnia.console.views import healthz
 
 admin.site.site_header = "Omnia"
@@ -10,6 +11,7 @@ admin.site.site_title = "Omnia"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("hooks/<slug:provider>/<slug:key>", channels_views.webhook, name="webhook"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("omnia.console.urls")),

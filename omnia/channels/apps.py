@@ -6,3 +6,8 @@ class ChannelsConfig(AppConfig):
     name = "omnia.channels"
     label = "channels"
     verbose_name = _("Channels")
+
+    def ready(self) -> None:
+        from omnia.channels import handlers
+
+        handlers.register()

@@ -6,3 +6,9 @@ class ConversationsConfig(AppConfig):
     name = "omnia.conversations"
     label = "conversations"
     verbose_name = _("Conversations")
+
+    def ready(self) -> None:
+        from omnia.customers import registry as customers_registry
+
+        # A customer merge moves the customer's conversations too.
+        customers_registry.register_customer_reference("conversations.Conversation", "customer")

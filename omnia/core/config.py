@@ -43,6 +43,7 @@ class Config:
     currency: str
     language: str
     time_zone: str
+    provider_urls: dict[str, str]
 
 
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:
@@ -155,6 +156,22 @@ def _data_dir(env: dict[str, str]) -> Path:
     return path
 
 
+PROVIDER_URLS = {
+    "telegram": ("OMNIA_TELEGRAM_API_URL", "https://api.telegram.org"),
+    "meta": ("OMNIA_META_GRAPH_URL", "https://graph.facebook.com/v21.0"),
+}
+
+
+def _provider_urls(env: dict[str, str]) -> dict[str, str]:
+    urls = {}
+    for name, (variable, default) in PROVIDER_URLS.items():
+        url = env.get(variable, default).strip().rstrip("/")
+        if urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).netloc:
+            raise ConfigError(variable, f"expected an http(s) URL, got {url!r}")
+        urls[name] = url
+    return urls
+
+
 def load(env: dict[str, str] | None = None) -> Config:
     """Read and validate every OMNIA_* variable; raise ConfigError on the first bad one."""
     env = dict(os.environ if env is None else env)
@@ -178,4 +195,5 @@ def load(env: dict[str, str] | None = None) -> Config:
         currency=_currency(env),
         language=_language(env),
         time_zone=_time_zone(env),
+        provider_urls=_provider_urls(env),
     )

@@ -1,0 +1,82 @@
+"""The outbox sender: queued outbound messages → connector.send → status written back.
+
+Retries transient failures with exponential backoff (or the provider's Retry-After), spaces sends
+per channel to the provider's rate, and never sends a message twice: a send is claimed first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.core.cache import cache
+from django.db.models import Q
+
+from omnia.channels.base import OutboundMessage
+from omnia.channels.registry import connector_for
+from omnia.conversations import actions as conversations_actions
+from omnia.conversations.models import Message
+from omnia.core import clock
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 6
+CLAIM = dt.timedelta(minutes=5)  # a crashed sender's claim expires; the message is retried
+
+
+def backoff(attempt: int) -> dt.timedelta:
+    """2 s, 4 s, 8 s … capped at 10 minutes."""
+    return dt.timedelta(seconds=min(600, 2 ** max(1, attempt)))
+
+
+def _claim(message_id: int, now: dt.datetime) -> bool:
+    return bool(
+        Message.objects.filter(
+            Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True),
+            pk=message_id,
+            direction=Message.Direction.OUT,
+            status__in=[Message.Status.QUEUED, Message.Status.SCHEDULED],
+        ).update(next_attempt_at=now + CLAIM, status=Message.Status.QUEUED)
+    )
+
+
+def _rate_slot(channel_id: int, per_second: float, now: dt.datetime) -> dt.datetime | None:
+    """None if this channel may send now; else when it may (spacing sends at the provider's rate)."""
+    interval = 1.0 / per_second if per_second > 0 else 0.0
+    key = f"omnia:channel-send:{channel_id}"
+    last: dt.datetime | None = cache.get(key)
+    if last is not None and (now - last).total_seconds() < interval:
+        return last + dt.timedelta(seconds=interval)
+    cache.set(key, now, timeout=60)
+    return None
+
+
+def deliver(message_id: int) -> dt.datetime | None:
+    """Try to send one outbox message. Returns when to try again, or None when done (sent, failed, not due)."""
+    now = clock.now()
+    message = Message.objects.select_related("conversation", "channel").filter(pk=message_id).first()
+    if message is None or message.status not in (Message.Status.QUEUED, Message.Status.SCHEDULED):
+        return None
+    if message.send_after and message.send_after > now:
+        return message.send_after
+    connector = connector_for(message.channel.provider)
+    wait = _rate_slot(message.channel_id, connector.capabilities.messages_per_second, now)
+    if wait is not None:
+        return wait
+    if not _claim(message.pk, now):
+        return None  # another worker has it, or it is not due yet
+    result = connector.send(
+        credentials=message.channel.credentials,
+        config=message.channel.config,
+        message=OutboundMessage(to=message.reply_to, text=message.text, template=message.template),
+    )
+    if result.ok:
+        conversations_actions.do_record_send_result(message=message, provider_message_id=result.provider_message_id)
+        return None
+    if result.transient and message.attempts + 1 < MAX_ATTEMPTS:
+        delay = dt.timedelta(seconds=result.retry_after) if result.retry_after else backoff(message.attempts + 1)
+        retry_at = clock.now() + delay
+        conversations_actions.do_record_send_result(message=message, error=result.error, retry_at=retry_at)
+        logger.info("message %s: transient failure (%s), retry at %s", message.pk, result.error, retry_at)
+        return retry_at
+    conversations_actions.do_record_send_result(message=message, error=result.error or "rejected by the provider")
+    return None

@@ -1,0 +1,99 @@
+"""The ONLY bridge from an inbound webhook to the domains: verify → store (deduped) → customers → conversations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from omnia.channels.base import BadPayload, InboundIgnored, InboundMessage, InboundStatus, WebhookRejected
+from omnia.channels.models import Channel, InboundEvent
+from omnia.channels.registry import connector_for
+from omnia.conversations import actions as conversations_actions
+from omnia.core import clock
+from omnia.core.errors import ValidationFailed
+from omnia.customers import actions as customers_actions
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    stored: int
+    duplicates: int
+
+
+def _store(channel: Channel, event_id: str, payload: dict[str, object]) -> InboundEvent | None:
+    try:
+        with transaction.atomic():
+            return InboundEvent.objects.create(
+                channel=channel, event_id=event_id[:255], received_at=clock.now(), payload=payload
+            )
+    except IntegrityError:
+        return None  # delivered before: stored once
+
+
+def _apply_message(channel: Channel, event: InboundEvent, message: InboundMessage) -> None:
+    try:
+        resolution = customers_actions.do_resolve_identity(
+            kind=message.sender_kind,
+            value=message.sender_id,
+            channel=channel.provider,
+            display_name=message.sender_display_name,
+            phone=message.sender_phone or None,
+            at=message.sent_at,
+        )
+    except ValidationFailed as exc:
+        # A handle we cannot use (e.g. a malformed phone): keep the event, say why, lose nothing.
+        event.status, event.error = InboundEvent.Status.FAILED, f"{exc.field}: {exc.message}"
+        return
+    conversations_actions.do_receive_message(
+        customer=resolution.customer,
+        channel=channel,
+        text=message.text,
+        sent_at=message.sent_at,
+        provider_message_id=message.external_message_id,
+        external_chat_id=message.external_chat_id,
+        attachments=[a.__dict__ for a in message.attachments],
+        unsupported=message.unsupported,
+    )
+    event.status = InboundEvent.Status.UNSUPPORTED if message.unsupported else InboundEvent.Status.PROCESSED
+
+
+@transaction.atomic
+def ingest_webhook(*, channel: Channel, headers: Mapping[str, str], body: bytes) -> IngestResult:
+    """Verify and store one webhook delivery, and apply it; all in one transaction, committed before the 200.
+
+    Raises WebhookRejected (→ 403) or BadPayload (→ 400); then nothing is stored.
+    """
+    connector = connector_for(channel.provider)
+    connector.verify(credentials=channel.credentials, headers=headers, body=body)
+    events = connector.parse(body=body, config=channel.config)
+    stored = duplicates = 0
+    for parsed in events:
+        payload = dict(getattr(parsed, "raw", {}) or {"event": parsed.__class__.__name__})
+        event = _store(channel, parsed.event_id, payload)
+        if event is None:
+            duplicates += 1
+            continue
+        stored += 1
+        if isinstance(parsed, InboundMessage):
+            _apply_message(channel, event, parsed)
+        elif isinstance(parsed, InboundStatus):
+            known = conversations_actions.do_update_delivery_status(
+                channel=channel,
+                provider_message_id=parsed.external_message_id,
+                status=parsed.status,
+                error=parsed.error,
+            )
+            event.status = InboundEvent.Status.PROCESSED if known else InboundEvent.Status.UNSUPPORTED
+            event.error = "" if known else "status for a message we did not send"
+        elif isinstance(parsed, InboundIgnored):
+            event.status, event.error = InboundEvent.Status.PROCESSED, parsed.reason
+        event.save(update_fields=["status", "error"])
+    return IngestResult(stored=stored, duplicates=duplicates)
+
+
+__all__ = ["BadPayload", "IngestResult", "WebhookRejected", "ingest_webhook"]

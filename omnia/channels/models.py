@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from omnia.core.crypto import decrypt_json, encrypt_json
+
+
+class Provider(models.TextChoices):
+    WEBCHAT = "webchat", _("Web chat")
+    EMAIL = "email", _("E-mail")
+    TELEGRAM = "telegram", _("Telegram")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    INSTAGRAM = "instagram", _("Instagram")
+    VIBER = "viber", _("Viber")
+    VK = "vk", _("VK")
+    SMS = "sms", _("SMS")
+
+
+class Channel(models.Model):
+    """One connected account: a bot, a WhatsApp number, an Instagram page, a mailbox, a site widget."""
+
+    class ReplyPolicy(models.TextChoices):
+        CONTINUE = "continue", _("Continue the last conversation")
+        NEW_AFTER_RESOLVE = "new", _("Start a new conversation after it was resolved")
+
+    provider = models.CharField(_("provider"), max_length=16, choices=Provider.choices)
+    name = models.CharField(_("name"), max_length=100)
+    key = models.SlugField(_("webhook key"), max_length=64, unique=True)
+    credentials_encrypted = models.TextField(editable=False, default="")
+    config = models.JSONField(
+        _("settings"),
+        default=dict,
+        blank=True,
+        help_text=_("Non-secret settings: phone number id, bot username, mailbox host…"),
+    )
+    team = models.CharField(_("team"), max_length=60, blank=True)
+    reply_policy = models.CharField(
+        _("after a conversation is resolved"),
+        max_length=16,
+        choices=ReplyPolicy.choices,
+        default=ReplyPolicy.NEW_AFTER_RESOLVE,
+    )
+    first_response_minutes = models.PositiveIntegerField(_("first response target, minutes"), default=1)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("connected"))
+
+    class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+        ordering = ["provider", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()}: {self.name}"
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        """Secrets (bot token, app secret, access token, passwords), decrypted on use."""
+        return decrypt_json(self.credentials_encrypted)
+
+    @credentials.setter
+    def credentials(self, value: dict[str, Any]) -> None:
+        self.credentials_encrypted = encrypt_json(value)
+
+
+class InboundEvent(models.Model):
+    """Every webhook event as received, stored before the provider gets its 200; deduplicated."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        UNSUPPORTED = "unsupported", _("Unsupported")
+        FAILED = "failed", _("Failed")
+
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="events")
+    event_id = models.CharField(max_length=255)
+    received_at = models.DateTimeField(db_index=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "event_id"], name="inbound_event_once")]

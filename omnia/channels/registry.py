@@ -1,0 +1,18 @@
+"""Which connector speaks for which provider: an explicit dict, no string magic."""
+
+from __future__ import annotations
+
+from omnia.channels.base import Connector
+
+CONNECTORS: dict[str, Connector] = {}
+
+
+def register(connector: Connector) -> None:
+    CONNECTORS[connector.provider] = connector
+
+
+def connector_for(provider: str) -> Connector:
+    try:
+        return CONNECTORS[provider]
+    except KeyError:
+        raise LookupError(f"no connector for {provider!r}") from None

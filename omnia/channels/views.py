@@ -1,0 +1,45 @@
+"""POST /hooks/<provider>/<key> (and GET for Meta's hub.challenge): thin, all work in ingest.py."""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from omnia.channels import queries
+from omnia.channels.base import BadPayload, WebhookRejected
+from omnia.channels.ingest import ingest_webhook
+from omnia.channels.registry import connector_for
+
+logger = logging.getLogger(__name__)
+MAX_BODY = 5 * 1024 * 1024
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "field": None}}, status=status)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def webhook(request: HttpRequest, provider: str, key: str) -> HttpResponse:
+    channel = queries.get_active_channel(provider=provider, key=key)
+    if channel is None:
+        return _error(404, "CHANNEL_NOT_FOUND", "No active channel with this provider and key.")
+    connector = connector_for(channel.provider)
+    if request.method == "GET":
+        challenge = connector.handshake(credentials=channel.credentials, query=request.GET)
+        if challenge is None:
+            return _error(403, "HANDSHAKE_REJECTED", "The verify token does not match.")
+        return HttpResponse(challenge, content_type="text/plain")
+    if len(request.body) > MAX_BODY:
+        return _error(413, "PAYLOAD_TOO_LARGE", "The webhook body is too large.")
+    try:
+        result = ingest_webhook(channel=channel, headers=request.headers, body=request.body)
+    except WebhookRejected as exc:
+        logger.warning("webhook rejected for %s/%s: %s", provider, channel.pk, exc)
+        return _error(403, "SIGNATURE_INVALID", "The request signature or secret is missing or wrong.")
+    except BadPayload as exc:
+        return _error(400, "PAYLOAD_INVALID", str(exc) or "The body is not a valid webhook payload.")
+    return JsonResponse({"ok": True, "stored": result.stored, "duplicates": result.duplicates})

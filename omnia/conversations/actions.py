@@ -1,0 +1,241 @@
+"""Conversations: inbound messages, replies through the outbox, notes, status, assignment."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from omnia.conversations.errors import EmptyMessage, ReplyWindowClosed
+from omnia.conversations.events import MessageQueued, MessageReceived, MessageStatusChanged
+from omnia.conversations.models import Conversation, Message
+from omnia.core import clock
+from omnia.core.events import RealtimeUpdate, publish_on_commit
+from omnia.customers import actions as customers_actions
+from omnia.customers.models import Customer
+
+# Delivery statuses only move forward (a late "delivered" never overwrites "read").
+STATUS_ORDER: dict[str, int] = {Message.Status.QUEUED: 0, Message.Status.SENT: 1, Message.Status.DELIVERED: 2, Message.Status.READ: 3}
+
+
+def _push(conversation: Conversation, kind: str, **data: Any) -> None:
+    payload = {"conversation_id": conversation.pk, "customer_id": conversation.customer_id, **data}
+    publish_on_commit(RealtimeUpdate(topic="inbox", kind=kind, data=payload))
+    publish_on_commit(RealtimeUpdate(topic=f"inbox:conversation:{conversation.pk}", kind=kind, data=payload))
+
+
+def _open_conversation(*, customer: Customer, channel: Any, at: dt.datetime, external_thread_id: str) -> Conversation:
+    """The conversation a new inbound message belongs to, per the channel's reply policy."""
+    latest = (
+        Conversation.objects.select_for_update()
+        .filter(customer=customer, channel=channel)
+        .order_by("-last_message_at", "-id")
+        .first()
+    )
+    if latest is not None and (
+        latest.status != Conversation.Status.RESOLVED or channel.reply_policy == channel.ReplyPolicy.CONTINUE
+    ):
+        if latest.status in (Conversation.Status.RESOLVED, Conversation.Status.SNOOZED, Conversation.Status.PENDING):
+            latest.status = Conversation.Status.OPEN  # a new inbound message reopens it
+            latest.snoozed_until = None
+            latest.save(update_fields=["status", "snoozed_until"])
+        return latest
+    return Conversation.objects.create(
+        customer=customer,
+        channel=channel,
+        status=Conversation.Status.OPEN,
+        team=channel.team,
+        created_at=at,
+        last_message_at=at,
+        external_thread_id=external_thread_id,
+        first_response_due=at + dt.timedelta(minutes=channel.first_response_minutes),
+    )
+
+
+@transaction.atomic
+def do_receive_message(
+    *,
+    customer: Customer,
+    channel: Any,
+    text: str,
+    sent_at: dt.datetime,
+    provider_message_id: str,
+    external_chat_id: str,
+    attachments: list[dict[str, Any]] | None = None,
+    unsupported: str = "",
+) -> Message | None:
+    """Append an inbound message to the customer's open conversation (opening one if needed).
+
+    Returns None when this provider message id was stored before (a retried delivery).
+    """
+    now = clock.now()
+    conversation = _open_conversation(customer=customer, channel=channel, at=now, external_thread_id=external_chat_id)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                conversation=conversation,
+                channel=channel,
+                direction=Message.Direction.IN,
+                kind=Message.Kind.UNSUPPORTED if unsupported else Message.Kind.TEXT,
+                text=text or unsupported,
+                attachments=attachments or [],
+                status=Message.Status.RECEIVED,
+                provider_message_id=provider_message_id,
+                created_at=now,
+                sent_at=sent_at,
+            )
+    except IntegrityError:
+        return None
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_message_at=now,
+        unread_count=F("unread_count") + 1,
+        external_thread_id=external_chat_id,
+    )
+    Conversation.objects.filter(pk=conversation.pk, waiting_since__isnull=True).update(waiting_since=now)
+    customers_actions.do_record_timeline(
+        customer=customer,
+        kind="message",
+        channel=channel.provider,
+        at=sent_at,
+        ref=message,
+        summary=(text or unsupported)[:200],
+        data={"conversation_id": conversation.pk, "direction": "in"},
+    )
+    publish_on_commit(MessageReceived(conversation_id=conversation.pk, message_id=message.pk, customer_id=customer.pk))
+    _push(conversation, "message.received", message_id=message.pk)
+    return message
+
+
+def reply_window_open(conversation: Conversation, *, window: dt.timedelta | None, at: dt.datetime) -> bool:
+    """Whether free text may be sent: the channel has no window, or the customer wrote within it."""
+    if window is None:
+        return True
+    last_in = (
+        Message.objects.filter(
+            conversation__customer_id=conversation.customer_id,
+            channel=conversation.channel,
+            direction=Message.Direction.IN,
+        )
+        .order_by("-sent_at")
+        .values_list("sent_at", flat=True)
+        .first()
+    )
+    return last_in is not None and at - last_in <= window
+
+
+@transaction.atomic
+def check_send_message(
+    *,
+    actor: Any,
+    conversation: Conversation,
+    text: str = "",
+    window: dt.timedelta | None = None,
+    template: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    send_after: dt.datetime | None = None,
+) -> Message:
+    """Queue a reply in the conversation's channel (the outbox); the delivery task sends it.
+
+    The same idempotency key returns the message queued the first time. Outside the channel's reply
+    window free text is refused (REPLY_WINDOW_CLOSED): an approved template must be chosen.
+    """
+    if idempotency_key:
+        existing = Message.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    text = (text or "").strip()
+    if not text and not template:
+        raise EmptyMessage("Write a message.", field="text")
+    now = clock.now()
+    if not template and not reply_window_open(conversation, window=window, at=now):
+        raise ReplyWindowClosed(
+            "The customer last wrote more than the channel allows for free text: choose an approved template.",
+            field="text",
+        )
+    message = Message.objects.create(
+        conversation=conversation,
+        channel=conversation.channel,
+        direction=Message.Direction.OUT,
+        text=text,
+        template=template,
+        status=Message.Status.SCHEDULED if send_after else Message.Status.QUEUED,
+        author=getattr(actor, "audit_user", None),
+        reply_to=conversation.external_thread_id,
+        created_at=now,
+        send_after=send_after,
+        next_attempt_at=send_after or now,
+        idempotency_key=idempotency_key or None,
+    )
+    updates: dict[str, Any] = {"last_message_at": now, "waiting_since": None, "unread_count": 0}
+    if conversation.first_response_at is None:
+        updates["first_response_at"] = now
+    if conversation.assignee_id is None and getattr(actor, "audit_user", None) is not None:
+        updates["assignee"] = actor.audit_user
+    Conversation.objects.filter(pk=conversation.pk).update(**updates)
+    publish_on_commit(MessageQueued(message_id=message.pk))
+    _push(conversation, "message.queued", message_id=message.pk)
+    return message
+
+
+@transaction.atomic
+def do_add_note(*, actor: Any, conversation: Conversation, text: str) -> Message:
+    text = text.strip()
+    if not text:
+        raise EmptyMessage("Write the note.", field="text")
+    note = Message.objects.create(
+        conversation=conversation,
+        channel=conversation.channel,
+        direction=Message.Direction.OUT,
+        kind=Message.Kind.NOTE,
+        text=text,
+        status=Message.Status.SENT,
+        author=getattr(actor, "audit_user", None),
+        created_at=clock.now(),
+    )
+    _push(conversation, "note.added", message_id=note.pk)
+    return note
+
+
+@transaction.atomic
+def do_record_send_result(
+    *, message: Message, provider_message_id: str = "", error: str = "", retry_at: dt.datetime | None = None
+) -> Message:
+    """What the provider said about an outbox message: accepted (sent), failed, or retry later."""
+    message.attempts += 1
+    if provider_message_id:
+        message.status, message.provider_message_id, message.error = Message.Status.SENT, provider_message_id, ""
+        message.sent_at, message.next_attempt_at = clock.now(), None
+    elif retry_at is not None:
+        message.error, message.next_attempt_at = error, retry_at
+    else:
+        message.status, message.error, message.next_attempt_at = Message.Status.FAILED, error, None
+    message.save(update_fields=["attempts", "status", "provider_message_id", "error", "sent_at", "next_attempt_at"])
+    publish_on_commit(
+        MessageStatusChanged(conversation_id=message.conversation_id, message_id=message.pk, status=message.status)
+    )
+    _push(message.conversation, "message.status", message_id=message.pk, status=message.status)
+    return message
+
+
+@transaction.atomic
+def do_update_delivery_status(*, channel: Any, provider_message_id: str, status: str, error: str = "") -> bool:
+    """A provider's status callback; statuses never move backwards. False if the message is unknown."""
+    message = (
+        Message.objects.select_for_update()
+        .select_related("conversation")
+        .filter(channel=channel, provider_message_id=provider_message_id, direction=Message.Direction.OUT)
+        .first()
+    )
+    if message is None:
+        return False
+    if status == Message.Status.FAILED:
+        message.status, message.error = Message.Status.FAILED, error or "failed"
+    elif STATUS_ORDER.get(status, -1) > STATUS_ORDER.get(message.status, -1):
+        message.status = status
+    else:
+        return True
+    message.save(update_fields=["status", "error"])
+    _push(message.conversation, "message.status", message_id=message.pk, status=message.status)
+    return True

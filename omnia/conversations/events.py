@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MessageReceived:
+    conversation_id: int
+    message_id: int
+    customer_id: int
+
+
+@dataclass(frozen=True)
+class MessageQueued:
+    message_id: int
+
+
+@dataclass(frozen=True)
+class MessageStatusChanged:
+    conversation_id: int
+    message_id: int
+    status: str
