@@ -16,3 +16,6 @@ def connector_for(provider: str) -> Connector:
         return CONNECTORS[provider]
     except KeyError:
         raise LookupError(f"no connector for {provider!r}") from None
+
+
+# Connectors, one line each (imported here so the registry is explicit and complete at import time).
