@@ -40,6 +40,8 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong"})
         elif kind == "subscribe":
             await self._subscribe([str(t) for t in content.get("topics", [])][:20])
+        elif kind == "typing":
+            await self._typing(content.get("conversation_id"))
         else:
             await self.send_json({"type": "error", "code": "UNKNOWN_MESSAGE"})
 
@@ -58,6 +60,23 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             self.topics.add(topic)
             accepted.append(topic)
         await self.send_json({"type": "subscribed", "topics": accepted})
+
+    async def _typing(self, conversation_id: Any) -> None:
+        """Tell everyone watching the conversation that this operator is typing (no database involved)."""
+        user = self.scope["user"]
+        if not isinstance(conversation_id, int) or not permissions.can(user, permissions.Section.INBOX):
+            await self.send_json({"type": "error", "code": "TYPING_INVALID"})
+            return
+        topic = f"inbox:conversation:{conversation_id}"
+        await self.channel_layer.group_send(
+            group_name(topic),
+            {
+                "type": "topic.event",
+                "topic": topic,
+                "kind": "typing",
+                "data": {"conversation_id": conversation_id, "user": user.email, "name": user.display_name},
+            },
+        )
 
     async def topic_event(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "event", "topic": event["topic"], "kind": event["kind"], "data": event["data"]})

@@ -81,3 +81,26 @@ def test_published_update_reaches_the_socket() -> None:
         "kind": "stock.changed",
         "data": {"sku": "GRL-1"},
     }
+
+
+def test_typing_is_relayed_to_operators_watching_the_conversation() -> None:
+    alice = make_user(Role.OPERATOR)
+    bob = make_user(Role.OPERATOR)
+
+    async def scenario() -> dict[str, Any]:
+        watching, typing = connect_as(bob), connect_as(alice)
+        for socket in (watching, typing):
+            await socket.connect()
+            await socket.receive_json_from()
+        await watching.send_json_to({"type": "subscribe", "topics": ["inbox:conversation:7"]})
+        await watching.receive_json_from()
+        await typing.send_json_to({"type": "typing", "conversation_id": 7})
+        message = await watching.receive_json_from(timeout=5)
+        for socket in (watching, typing):
+            await socket.disconnect()
+        return message
+
+    message = async_to_sync(scenario)()
+
+    assert message["kind"] == "typing"
+    assert message["data"]["user"] == alice.email
