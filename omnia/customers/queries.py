@@ -20,21 +20,27 @@ def active_customers() -> QuerySet[Customer]:
     return Customer.objects.filter(merged_into__isnull=True)
 
 
-def _name_condition(text: str) -> Q | None:
-    """Customers with, for every typed word, a name word starting with it (Cyrillic or Latin).
+NAME_MATCH_CAP = 2000
 
-    Each word is a sub-select on the token index; the database intersects them, so common names
-    (thousands of namesakes among a million cards) are matched completely and cheaply.
+
+def name_match_ids(text: str) -> list[int] | None:
+    """Ids of customers with, for every typed word, a name word starting with it (Cyrillic or Latin).
+
+    Each word is a range scan of the token index; the database intersects them (SQL INTERSECT), so
+    a first and last name typed together are matched completely. A vague prefix shared by more than
+    NAME_MATCH_CAP cards (a single common surname among a million) returns the first NAME_MATCH_CAP:
+    the operator types one more letter or the first name. None when `text` has no words.
     """
     typed = words(text)[:4]
     if not typed:
         return None
-    condition = Q()
+    per_word = []
     for word in typed:
         latin = transliterate(word)
         prefix = Q(token__prefix=word) | Q(token__prefix=latin) if latin != word else Q(token__prefix=word)
-        condition &= Q(pk__in=SearchToken.objects.filter(prefix).values("customer_id"))
-    return condition
+        per_word.append(SearchToken.objects.filter(prefix).values_list("customer_id", flat=True).order_by())
+    matches = per_word[0].distinct() if len(per_word) == 1 else per_word[0].intersection(*per_word[1:])
+    return list(matches[:NAME_MATCH_CAP])
 
 
 def exact_match_ids(text: str) -> set[int]:
@@ -78,7 +84,7 @@ def search_condition(text: str) -> Q | None:
         return Q(pk__in=sorted(exact))
     if _looks_like_a_number(text):
         return Q(pk__in=[])
-    return _name_condition(text) or Q(pk__in=[])
+    return Q(pk__in=name_match_ids(text) or [])
 
 
 def search_customers(text: str = "") -> QuerySet[Customer]:
