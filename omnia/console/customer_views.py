@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -354,14 +353,17 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
     form = forms.CustomerEditForm(request.POST or None, initial=forms.CustomerEditForm.initial_for(customer))
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():  # one change: a refused contact keeps the names unchanged too
-                customers_actions.check_update_customer(actor=request.user, customer=customer, **form.profile())
-                customers_actions.do_set_tags(customer=customer, names=form.tag_names())
-                for kind, name in (("phone", "add_phone"), ("email", "add_email")):
-                    if form.cleaned_data[name]:
-                        customers_actions.check_add_identity(
-                            customer=customer, kind=kind, value=form.cleaned_data[name], field=name
-                        )
+            customers_actions.check_edit_card(
+                actor=request.user,
+                customer=customer,
+                fields=form.profile(),
+                tags=form.tag_names(),
+                new_identities=[
+                    (kind, form.cleaned_data[name], name)
+                    for kind, name in (("phone", "add_phone"), ("email", "add_email"))
+                    if form.cleaned_data[name]
+                ],
+            )
         except DomainError as exc:
             customer.refresh_from_db()
             form.add_domain_error(exc)

@@ -12,6 +12,7 @@ from omnia.customers.actions.merge import check_merge, check_undo_merge
 from omnia.customers.actions.profile import (
     check_add_address,
     check_create_customer,
+    check_edit_card,
     check_update_customer,
     do_add_note,
     do_remove_address,
@@ -26,6 +27,7 @@ __all__ = [
     "check_add_address",
     "check_add_identity",
     "check_create_customer",
+    "check_edit_card",
     "check_merge",
     "check_record_consent",
     "check_undo_merge",

@@ -159,3 +159,26 @@ def do_remove_address(*, customer: Customer, address_id: int) -> None:
     deleted, _ = Address.objects.filter(pk=address_id, customer=customer).delete()
     if not deleted:
         raise NotFound("This card has no such address.", field="address_id", code="ADDRESS_NOT_FOUND")
+
+
+@transaction.atomic
+def check_edit_card(
+    *,
+    actor: Any,
+    customer: Customer,
+    fields: dict[str, Any],
+    tags: Iterable[str] | None = None,
+    new_identities: Iterable[tuple[str, str, str]] = (),
+) -> Customer:
+    """One edit of a card as a person makes it: fields, tags and new contacts [(kind, value, form field)].
+
+    All or nothing: a refused contact (taken by another card, malformed) leaves the names unchanged too.
+    """
+    from omnia.customers.actions.identity import check_add_identity
+
+    check_update_customer(actor=actor, customer=customer, **fields)
+    if tags is not None:
+        do_set_tags(customer=customer, names=tags)
+    for kind, value, field in new_identities:
+        check_add_identity(customer=customer, kind=kind, value=value, field=field)
+    return customer
