@@ -14,6 +14,8 @@ from omnia.accounts import queries as accounts_queries
 from omnia.accounts.api import router as accounts_router
 from omnia.accounts.models import ApiToken
 from omnia.catalog.api import router as catalog_router
+from omnia.channels import api as channels_api
+from omnia.conversations import api as conversations_api
 from omnia.core.errors import DomainError
 from omnia.customers.api import router as customers_router
 from omnia.customers.import_api import router as customers_import_router
@@ -89,3 +91,7 @@ api.add_router("", catalog_router)
 api.add_router("", customers_import_router)
 api.add_router("", customers_router)
 api.add_router("", orders_router)
+# Connectors (in omnia.channels, a layer above conversations) know each provider's reply window.
+conversations_api.use_reply_window(channels_api.reply_window_for)
+api.add_router("", conversations_api.router)
+api.add_router("", channels_api.router)

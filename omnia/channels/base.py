@@ -48,6 +48,7 @@ class InboundStatus:
     status: str  # sent, delivered, read, failed
     at: dt.datetime
     error: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class InboundIgnored:
 
     event_id: str
     reason: str
+    raw: Mapping[str, Any] = field(default_factory=dict)
 
 
 InboundEvent = InboundMessage | InboundStatus | InboundIgnored

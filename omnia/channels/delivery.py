@@ -58,12 +58,14 @@ def deliver(message_id: int) -> dt.datetime | None:
         return None
     if message.send_after and message.send_after > now:
         return message.send_after
+    if not _claim(message.pk, now):
+        return None  # another worker has it, or it is not due yet
     connector = connector_for(message.channel.provider)
     wait = _rate_slot(message.channel_id, connector.capabilities.messages_per_second, now)
     if wait is not None:
+        Message.objects.filter(pk=message.pk).update(next_attempt_at=wait)  # give the claim back
         return wait
-    if not _claim(message.pk, now):
-        return None  # another worker has it, or it is not due yet
+    message.refresh_from_db(fields=["status", "attempts", "next_attempt_at"])
     result = connector.send(
         credentials=message.channel.credentials,
         config=message.channel.config,

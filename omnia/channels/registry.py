@@ -19,3 +19,11 @@ def connector_for(provider: str) -> Connector:
 
 
 # Connectors, one line each (imported here so the registry is explicit and complete at import time).
+from omnia.channels.telegram.connector import TelegramConnector  # noqa: E402
+
+register(TelegramConnector())
+from omnia.channels.instagram.connector import InstagramConnector  # noqa: E402
+from omnia.channels.whatsapp.connector import WhatsAppConnector  # noqa: E402
+
+register(WhatsAppConnector())
+register(InstagramConnector())

@@ -9,7 +9,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("account/password/", views.password_change, name="password_change"),
-    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/", include("omnia.console.inbox_urls")),
     path("customers/import/", include("omnia.console.import_urls")),
     path("customers/", include("omnia.console.customer_urls")),
     path("orders/", views.orders, name="orders"),

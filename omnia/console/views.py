@@ -107,11 +107,6 @@ def _page(request: HttpRequest, queryset: Any, per_page: int = 50) -> Any:
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
-@section_required(Section.INBOX)
-def inbox(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/inbox.html", {"topics": "inbox"})
-
-
 @section_required(Section.ORDERS)
 def orders(request: HttpRequest) -> HttpResponse:
     source = request.GET.get("source", "")

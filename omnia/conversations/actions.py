@@ -12,12 +12,19 @@ from omnia.conversations.errors import EmptyMessage, ReplyWindowClosed
 from omnia.conversations.events import MessageQueued, MessageReceived, MessageStatusChanged
 from omnia.conversations.models import Conversation, Message
 from omnia.core import clock
+from omnia.core.errors import ValidationFailed
 from omnia.core.events import RealtimeUpdate, publish_on_commit
+from omnia.core.permissions import Role
 from omnia.customers import actions as customers_actions
 from omnia.customers.models import Customer
 
 # Delivery statuses only move forward (a late "delivered" never overwrites "read").
-STATUS_ORDER: dict[str, int] = {Message.Status.QUEUED: 0, Message.Status.SENT: 1, Message.Status.DELIVERED: 2, Message.Status.READ: 3}
+STATUS_ORDER: dict[str, int] = {
+    Message.Status.QUEUED: 0,
+    Message.Status.SENT: 1,
+    Message.Status.DELIVERED: 2,
+    Message.Status.READ: 3,
+}
 
 
 def _push(conversation: Conversation, kind: str, **data: Any) -> None:
@@ -230,6 +237,8 @@ def do_update_delivery_status(*, channel: Any, provider_message_id: str, status:
     )
     if message is None:
         return False
+    if message.status == Message.Status.FAILED:
+        return True  # failed is final: a late "delivered" does not revive it
     if status == Message.Status.FAILED:
         message.status, message.error = Message.Status.FAILED, error or "failed"
     elif STATUS_ORDER.get(status, -1) > STATUS_ORDER.get(message.status, -1):
@@ -239,3 +248,157 @@ def do_update_delivery_status(*, channel: Any, provider_message_id: str, status:
     message.save(update_fields=["status", "error"])
     _push(message.conversation, "message.status", message_id=message.pk, status=message.status)
     return True
+
+
+# --- triage: assignment, status, priority, labels, moving and merging ---------------------------
+
+ASSIGNABLE_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.OPERATOR})
+MAX_LABEL_LENGTH = 50
+MAX_TEAM_LENGTH = 60
+
+
+def _locked(conversation: Conversation) -> Conversation:
+    """The row, locked for this transaction, with the caller's instance refreshed from it."""
+    fresh = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    for field in Conversation._meta.concrete_fields:
+        setattr(conversation, field.attname, getattr(fresh, field.attname))
+    return conversation
+
+
+@transaction.atomic
+def check_assign(*, actor: Any, conversation: Conversation, assignee: Any | None, team: str | None) -> Conversation:
+    """Give the conversation to a person and a team; None clears either. Only an active owner,
+    manager or operator may take conversations (ValidationFailed on `assignee` otherwise)."""
+    if assignee is not None and not (
+        getattr(assignee, "is_active", False) and getattr(assignee, "role", "") in ASSIGNABLE_ROLES
+    ):
+        raise ValidationFailed(
+            "Only an active owner, manager or operator can take conversations.",
+            field="assignee",
+            code="ASSIGNEE_INVALID",
+        )
+    team = (team or "").strip()
+    if len(team) > MAX_TEAM_LENGTH:
+        raise ValidationFailed(f"A team name has at most {MAX_TEAM_LENGTH} characters.", field="team")
+    _locked(conversation)
+    conversation.assignee = assignee
+    conversation.team = team
+    conversation.save(update_fields=["assignee", "team"])
+    _push(conversation, "conversation.assigned", assignee_id=conversation.assignee_id, team=team)
+    return conversation
+
+
+@transaction.atomic
+def check_set_status(
+    *, actor: Any, conversation: Conversation, status: str, snoozed_until: dt.datetime | None = None
+) -> Conversation:
+    """Open, pend, snooze (until a future time) or resolve. Resolving stamps resolved_at; any other
+    status clears it (a reopened conversation is not resolved)."""
+    if status not in Conversation.Status.values:
+        raise ValidationFailed(f"Unknown status {status!r}.", field="status", code="STATUS_INVALID")
+    now = clock.now()
+    if status == Conversation.Status.SNOOZED:
+        if snoozed_until is None or snoozed_until <= now:
+            raise ValidationFailed("Snooze until a time in the future.", field="snoozed_until", code="SNOOZE_INVALID")
+    else:
+        snoozed_until = None
+    _locked(conversation)
+    if status == conversation.status and snoozed_until == conversation.snoozed_until:
+        return conversation
+    if status == Conversation.Status.RESOLVED:
+        conversation.resolved_at = conversation.resolved_at if conversation.status == status else now
+    else:
+        conversation.resolved_at = None
+    conversation.status = status
+    conversation.snoozed_until = snoozed_until
+    conversation.save(update_fields=["status", "snoozed_until", "resolved_at"])
+    _push(conversation, "conversation.status", status=status)
+    return conversation
+
+
+@transaction.atomic
+def do_set_priority(*, actor: Any, conversation: Conversation, priority: int) -> Conversation:
+    """Set the priority (one of Conversation.Priority)."""
+    _locked(conversation)
+    conversation.priority = Conversation.Priority(priority)
+    conversation.save(update_fields=["priority"])
+    _push(conversation, "conversation.priority", priority=conversation.priority)
+    return conversation
+
+
+def clean_labels(labels: list[str]) -> list[str]:
+    """Trimmed, lower-case, without blanks or repeats, sorted."""
+    return sorted({label.strip().lower()[:MAX_LABEL_LENGTH] for label in labels if label.strip()})
+
+
+@transaction.atomic
+def do_set_labels(*, actor: Any, conversation: Conversation, labels: list[str]) -> Conversation:
+    """Replace the labels (cleaned: trimmed, lower-case, unique)."""
+    _locked(conversation)
+    conversation.labels = clean_labels(labels)
+    conversation.save(update_fields=["labels"])
+    _push(conversation, "conversation.labels", labels=conversation.labels)
+    return conversation
+
+
+@transaction.atomic
+def check_move_to_customer(*, actor: Any, conversation: Conversation, customer: Customer) -> Conversation:
+    """Hand the conversation (with its messages) to another card, e.g. when the wrong person was
+    recognised; refused for a merged card (move it to the surviving one)."""
+    if customer.merged_into_id is not None:
+        raise ValidationFailed(
+            f"Customer #{customer.pk} was merged into #{customer.merged_into_id}: move it there.",
+            field="customer_id",
+            code="CUSTOMER_MERGED",
+        )
+    _locked(conversation)
+    if conversation.customer_id == customer.pk:
+        return conversation
+    previous = conversation.customer_id
+    conversation.customer = customer
+    conversation.save(update_fields=["customer"])
+    _push(conversation, "conversation.moved", from_customer_id=previous)
+    return conversation
+
+
+@transaction.atomic
+def check_merge_conversations(*, actor: Any, target: Conversation, other: Conversation) -> Conversation:
+    """Move every message of `other` into `target` (same customer only); `other` is left resolved
+    with a system line 'merged into #N'."""
+    if target.pk == other.pk:
+        raise ValidationFailed("A conversation cannot be merged into itself.", field="other_id", code="MERGE_SELF")
+    # Lock in id order so two opposite merges cannot deadlock.
+    for conversation in sorted((target, other), key=lambda c: c.pk):
+        _locked(conversation)
+    if target.customer_id != other.customer_id:
+        raise ValidationFailed(
+            "Only conversations with the same customer can be merged: move one to the other card first.",
+            field="other_id",
+            code="MERGE_OTHER_CUSTOMER",
+        )
+    now = clock.now()
+    Message.objects.filter(conversation=other).update(conversation=target)
+    waiting = [w for w in (target.waiting_since, other.waiting_since) if w is not None]
+    due = [d for d in (target.first_response_due, other.first_response_due) if d is not None]
+    target.last_message_at = max(target.last_message_at, other.last_message_at)
+    target.waiting_since = min(waiting) if waiting else None
+    target.first_response_due = min(due) if due else None
+    target.unread_count += other.unread_count
+    target.labels = clean_labels([*target.labels, *other.labels])
+    target.save(update_fields=["last_message_at", "waiting_since", "first_response_due", "unread_count", "labels"])
+    other.status, other.resolved_at, other.snoozed_until = Conversation.Status.RESOLVED, now, None
+    other.waiting_since, other.unread_count = None, 0
+    other.save(update_fields=["status", "resolved_at", "snoozed_until", "waiting_since", "unread_count"])
+    Message.objects.create(
+        conversation=other,
+        channel=other.channel,
+        direction=Message.Direction.OUT,
+        kind=Message.Kind.SYSTEM,
+        text=f"merged into #{target.pk}",
+        status=Message.Status.SENT,
+        author=getattr(actor, "audit_user", None),
+        created_at=now,
+    )
+    _push(target, "conversation.merged", other_id=other.pk)
+    _push(other, "conversation.status", status=other.status, merged_into=target.pk)
+    return target

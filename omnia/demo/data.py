@@ -1148,3 +1148,315 @@ SIGNUP_CONSENT = {
     "email": ("web checkout", "checkbox"),
     "kaspi": ("kaspi.kz", "marketplace terms"),
 }
+
+# --- Inbox ----------------------------------------------------------------------------------------
+# Chats with the shop through its channels. A script is one conversation's turns, customer first, then
+# operator, alternating. Placeholders: {name} the customer's first name, {store} a store's short name,
+# {product} a product with its variant ({Product} at the start of a sentence), {other} another variant
+# of it, {price} and {monthly} (a third of the price) in tenge, {qty} units on the shelf, {order} an
+# order number, {total} its total, {city} the customer's city, {days} how long delivery there takes.
+
+# (channel kind, weight) of a new conversation.
+INBOX_CHANNELS = (("whatsapp", 38), ("instagram", 22), ("webchat", 16), ("telegram", 14), ("email", 10))
+# (topic, weight, label); the order topics need an order of the customer, the return topic one with a line
+# whose product has another variant.
+CHAT_TOPICS = (
+    ("availability", 30, "наличие"),
+    ("delivery", 16, "доставка"),
+    ("price", 14, "цена"),
+    ("order", 16, "статус заказа"),
+    ("return", 10, "возврат"),
+    ("kaspi", 14, "рассрочка"),
+)
+DELIVERY_DAYS = {
+    "ru": ("1 день", "1–2 дня", "2–4 дня"),
+    "kk": ("1 күн", "1–2 күн", "2–4 күн"),
+    "en": ("1 day", "1–2 days", "2–4 days"),
+}
+CHAT_SCRIPTS: dict[str, dict[str, tuple[tuple[str, ...], ...]]] = {
+    "ru": {
+        "availability": (
+            (
+                "Здравствуйте! Подскажите, есть ли в {store} {product}?",
+                "Здравствуйте, {name}! Да, в {store} есть {qty} шт., цена {price} ₸. Отложить для вас?",
+                "Да, отложите до вечера, пожалуйста",
+                "Готово, отложили до 21:00 на ваше имя. Оплатить можно на кассе картой или Kaspi QR.",
+                "А парковка там есть?",
+                "Да, у торгового центра бесплатная парковка. Ждём вас!",
+            ),
+            (
+                "Добрый день! Есть в наличии {product}? Удобно забрать в {store}",
+                "Добрый день, {name}! В {store} сейчас нет, но есть на складе: привезём в магазин за 1–2 дня "
+                "бесплатно.",
+                "Давайте. А в другом цвете или размере есть?",
+                "Есть ещё вариант «{other}». Какой привезти?",
+                "Первый, пожалуйста",
+                "Оформили перемещение, напишем, когда товар будет в {store}.",
+            ),
+        ),
+        "delivery": (
+            (
+                "Здравствуйте! Сколько идёт доставка в г. {city}?",
+                "Здравствуйте, {name}! Доставка в г. {city} занимает {days}, от 30 000 ₸ бесплатно, иначе 1 500 ₸.",
+                "А можно доставить вечером, после 19:00?",
+                "Да, курьеры работают до 22:00. Укажите удобное время в комментарии к заказу.",
+                "Хорошо, оформлю на сайте",
+                "Отлично! Если будут вопросы — пишите.",
+            ),
+            (
+                "Здравствуйте. Доставляете в г. {city}? Нужно успеть к выходным",
+                "Здравствуйте, {name}! Да, доставка в г. {city} занимает {days}. Если оформите сегодня до 18:00, "
+                "успеем.",
+                "Сколько стоит доставка?",
+                "От 30 000 ₸ бесплатно, иначе 1 500 ₸. Крупные товары (ёлки, карнизы) — 2 500 ₸.",
+                "Понятно, оформляю",
+                "Ждём заказ! Курьер позвонит за час до приезда.",
+            ),
+        ),
+        "price": (
+            (
+                "Сколько стоит {product}?",
+                "Здравствуйте, {name}! Цена — {price} ₸, есть на складе и в {store}.",
+                "Скидки сейчас есть?",
+                "На этот товар скидки нет, но по карте лояльности начислим 5% бонусами.",
+                "А похожий вариант есть?",
+                "Есть «{other}» — прислать фото?",
+            ),
+            (
+                "Здравствуйте! {Product} — цена на сайте актуальная?",
+                "Здравствуйте, {name}! Да, {price} ₸, на сайте и в магазинах цена одинаковая.",
+                "На Kaspi цена другая, почему?",
+                "На Kaspi цену показывает маркетплейс с учётом комиссии. У нас на сайте и в магазинах — {price} ₸.",
+                "Понятно. Отложите в {store}?",
+                "Отложили до конца дня на ваше имя.",
+            ),
+        ),
+        "order_delivery": (
+            (
+                "Здравствуйте! Где мой заказ {order}?",
+                "Здравствуйте, {name}! Заказ {order} собран и передан курьеру, привезёт сегодня до 20:00.",
+                "Курьер позвонит заранее?",
+                "Да, за час до приезда. Если неудобно, можно перенести на завтра.",
+                "Хорошо, буду ждать",
+                "Спасибо за ожидание! Хорошего вечера.",
+            ),
+        ),
+        "order_pickup": (
+            (
+                "Добрый день, по заказу {order} есть новости?",
+                "Добрый день, {name}! Заказ {order} на {total} ₸ готов к выдаче в {store}, храним 5 дней.",
+                "Можно забрать завтра после работы?",
+                "Да, магазин работает до 22:00. Назовите номер заказа на кассе.",
+                "Отлично",
+                "Ждём вас!",
+            ),
+        ),
+        "return": (
+            (
+                "Здравствуйте! Хочу вернуть товар из заказа {order}: {product}. Не подошёл размер",
+                "Здравствуйте, {name}! Вернуть можно в течение 14 дней в любом нашем магазине, с чеком или номером "
+                "заказа. Деньги вернём на карту за 1–3 дня.",
+                "А обменять на другой вариант можно?",
+                "Конечно. Есть «{other}» — можем привезти в {store} к вашему визиту.",
+                "Да, давайте так",
+                "Договорились! Напишем, когда товар будет в магазине.",
+            ),
+            (
+                "Добрый день. В заказе {order} брак: {product}. Что делать?",
+                "Добрый день, {name}! Извините, пожалуйста. Пришлите фото или видео дефекта — оформим замену или "
+                "возврат.",
+                "Вот фото, половина не работает",
+                "Спасибо, видим брак. Курьер заберёт товар и привезёт новый бесплатно. Завтра удобно?",
+                "Да, завтра после 18:00",
+                "Оформили замену на завтра, 18:00–22:00.",
+            ),
+        ),
+        "kaspi": (
+            (
+                "Здравствуйте! Можно оплатить в рассрочку Kaspi Red?",
+                "Здравствуйте, {name}! Да, Kaspi Red на 3 месяца без переплаты — в магазинах и на сайте при оплате "
+                "через Kaspi.",
+                "Хочу взять вот это: {product}",
+                "Хороший выбор! {price} ₸, в Kaspi Red это около {monthly} ₸ в месяц. Оформить заказ?",
+                "Да, оформите",
+                "Оформили! В приложении Kaspi придёт запрос на оплату.",
+            ),
+            (
+                "Добрый день, от какой суммы рассрочка Kaspi Red?",
+                "Добрый день, {name}! Kaspi Red — от 3 000 ₸, на 3 месяца без переплаты.",
+                "А на 12 месяцев можно?",
+                "На 12 месяцев — через Kaspi кредит, условия покажет приложение Kaspi при оплате.",
+                "Понятно",
+                "Если выберете товар, поможем оформить.",
+            ),
+        ),
+    },
+    "kk": {
+        "availability": (
+            (
+                "Сәлеметсіз бе! {store} дүкенінде {product} бар ма?",
+                "Сәлеметсіз бе, {name}! Иә, {qty} дана бар, бағасы {price} ₸. Сізге қалдырып қояйық па?",
+                "Иә, кешке дейін қалдырыңызшы",
+                "Жақсы, 21:00-ге дейін сіздің атыңызға қалдырдық.",
+                "Картамен төлеуге бола ма?",
+                "Иә, картамен, Kaspi QR арқылы немесе қолма-қол төлеуге болады.",
+            ),
+        ),
+        "delivery": (
+            (
+                "Сәлеметсіз бе! {city} қаласына жеткізу қанша уақыт алады?",
+                "Сәлеметсіз бе, {name}! {city} қаласына {days} ішінде жеткіземіз. 30 000 ₸-ден бастап жеткізу тегін.",
+                "Кешке жеткізуге бола ма?",
+                "Иә, курьерлер 22:00-ге дейін жұмыс істейді. Ыңғайлы уақытты тапсырысқа жазыңыз.",
+                "Жақсы, сайттан тапсырыс беремін",
+                "Керемет! Сұрақтарыңыз болса, жазыңыз.",
+            ),
+        ),
+        "price": (
+            (
+                "Сәлеметсіз бе! {Product} — бағасы қанша?",
+                "Сәлеметсіз бе, {name}! Бағасы {price} ₸. Қоймада және {store} дүкенінде бар.",
+                "Қазір жеңілдік бар ма?",
+                "Бұл тауарға жеңілдік жоқ, бірақ адалдық картасымен 5% бонус жинайсыз.",
+                "Түсіндім. {store} дүкенінде қалдырып қоясыздар ма?",
+                "Иә, бүгін кешке дейін қалдырдық.",
+            ),
+        ),
+        "order_delivery": (
+            (
+                "Сәлеметсіз бе! {order} тапсырысым қайда?",
+                "Сәлеметсіз бе, {name}! {order} тапсырысыңыз курьерге берілді, бүгін 20:00-ге дейін жеткізеді.",
+                "Курьер алдын ала қоңырау шала ма?",
+                "Иә, келерден бір сағат бұрын қоңырау шалады.",
+                "Жақсы, күтемін",
+                "Күткеніңізге рахмет! Кешіңіз сәтті өтсін.",
+            ),
+        ),
+        "order_pickup": (
+            (
+                "Сәлеметсіз бе! {order} тапсырысым дайын ба?",
+                "Сәлеметсіз бе, {name}! {order} тапсырысыңыз {store} дүкенінде дайын, 5 күн сақтаймыз.",
+                "Ертең жұмыстан кейін алуға бола ма?",
+                "Иә, дүкен 22:00-ге дейін жұмыс істейді. Кассада тапсырыс нөмірін айтыңыз.",
+                "Жақсы",
+                "Күтеміз!",
+            ),
+        ),
+        "return": (
+            (
+                "Сәлеметсіз бе! {order} тапсырысындағы тауарды қайтарғым келеді: {product}. Өлшемі келмеді",
+                "Сәлеметсіз бе, {name}! 14 күн ішінде кез келген дүкенімізге чекпен немесе тапсырыс нөмірімен "
+                "әкелсеңіз болады. Ақшаны картаға 1–3 күнде қайтарамыз.",
+                "Басқа нұсқаға ауыстыруға бола ма?",
+                "Әрине. «{other}» нұсқасы бар, оны {store} дүкеніне әкеліп қоямыз.",
+                "Иә, солай жасайық",
+                "Келістік! Тауар дүкенге келгенде жазамыз.",
+            ),
+        ),
+        "kaspi": (
+            (
+                "Сәлеметсіз бе! Kaspi Red арқылы бөліп төлеуге бола ма?",
+                "Сәлеметсіз бе, {name}! Иә, Kaspi Red арқылы 3 айға үстемесіз бөліп төлеуге болады — дүкендерде де, "
+                "сайтта да.",
+                "Мынаны алғым келеді: {product}",
+                "Жақсы таңдау! Бағасы {price} ₸, Kaspi Red-пен айына шамамен {monthly} ₸. Тапсырыс рәсімдейік пе?",
+                "Иә, рәсімдеңіз",
+                "Рәсімдедік! Kaspi қосымшасына төлем сұрауы келеді.",
+            ),
+        ),
+    },
+    "en": {
+        "availability": (
+            (
+                "Hi! Do you have {product} in stock at {store}?",
+                "Hello {name}! Yes, {store} has {qty} in stock, {price} ₸. Shall we hold one for you?",
+                "Yes please, until tonight",
+                "Done, it's on hold under your name until 21:00. You can pay by card or Kaspi QR.",
+                "Is there parking?",
+                "Yes, the mall has free parking. See you!",
+            ),
+        ),
+        "delivery": (
+            (
+                "Hello, how long does delivery to {city} take?",
+                "Hi {name}! Delivery to {city} takes {days}; it's free from 30 000 ₸, otherwise 1 500 ₸.",
+                "Can the courier come after 7 pm?",
+                "Sure, couriers work until 22:00 — just add the time in the order comment.",
+                "Great, I'll order on the website",
+                "Perfect! Write to us if you have any questions.",
+            ),
+        ),
+        "price": (
+            (
+                "How much is {product}?",
+                "Hi {name}! It's {price} ₸, in stock at the warehouse and at {store}.",
+                "Any discounts at the moment?",
+                "Not on this item, but you get 5% back in bonus points with the loyalty card.",
+                "OK. Could you hold one at {store}?",
+                "Done, it's on hold until the end of the day.",
+            ),
+        ),
+        "order_delivery": (
+            (
+                "Hi, where is my order {order}?",
+                "Hello {name}! Order {order} is packed and with the courier, arriving today before 20:00.",
+                "Will the courier call first?",
+                "Yes, an hour before arrival.",
+                "Great",
+                "Thank you for waiting! Have a nice evening.",
+            ),
+        ),
+        "order_pickup": (
+            (
+                "Hello, is my order {order} ready?",
+                "Hi {name}! Order {order} ({total} ₸) is ready for pickup at {store}; we keep it for 5 days.",
+                "Can I pick it up tomorrow after work?",
+                "Sure, the store is open until 22:00. Just give the order number at the till.",
+                "Perfect",
+                "See you tomorrow!",
+            ),
+        ),
+        "return": (
+            (
+                "Hi, I'd like to return an item from order {order}: {product}. Wrong size",
+                "Hello {name}! You can return it within 14 days at any of our stores with the receipt or the order "
+                "number; the refund reaches your card in 1–3 days.",
+                "Can I exchange it for another one instead?",
+                "Of course. We have «{other}» and can bring it to {store} for you.",
+                "Yes, let's do that",
+                "Deal! We'll message you when it's in the store.",
+            ),
+        ),
+        "kaspi": (
+            (
+                "Hi! Can I pay with Kaspi Red instalments?",
+                "Hello {name}! Yes, Kaspi Red for 3 months with no extra charge, in stores and online.",
+                "I'd like {product} then",
+                "Good choice! It's {price} ₸, about {monthly} ₸ a month with Kaspi Red. Shall I place the order?",
+                "Yes please",
+                "Done! You'll get a payment request in the Kaspi app.",
+            ),
+        ),
+    },
+}
+# A customer's closing thanks, the operator's goodbye, and a nudge while nobody has answered yet.
+CHAT_THANKS = {
+    "ru": ("Спасибо!", "Спасибо большое!", "Понятно, спасибо", "Благодарю 🙏", "Спасибо, всё понятно"),
+    "kk": ("Рахмет!", "Көп рахмет!", "Рахмет, түсінікті"),
+    "en": ("Thanks!", "Thank you!", "Thanks, that helps"),
+}
+CHAT_GOODBYES = {
+    "ru": ("Пожалуйста! Хорошего дня 🙂", "Обращайтесь, {name}! Будем рады помочь.", "Рады помочь! Хорошего вечера."),
+    "kk": ("Оқасы жоқ! Күніңіз сәтті өтсін 🙂", "Тағы жазыңыз, {name}! Әрқашан көмектесуге дайынбыз."),
+    "en": ("You're welcome! Have a nice day 🙂", "Any time, {name}!"),
+}
+CHAT_NUDGES = {
+    "ru": ("?", "Подскажите, пожалуйста", "Актуально, жду ответа", "Здравствуйте, ответьте, пожалуйста"),
+    "kk": ("?", "Жауап күтемін", "Сәлеметсіз бе, жауап бересіздер ме?"),
+    "en": ("?", "Hello? Anyone there?", "Still waiting for a reply"),
+}
+EMAIL_SIGNATURES = {
+    "ru": "С уважением,\nслужба заботы о клиентах Omnia",
+    "kk": "Құрметпен,\nOmnia клиенттерге қамқорлық қызметі",
+    "en": "Kind regards,\nOmnia customer care",
+}

@@ -2,7 +2,9 @@
 
 `load_demo(size=..., seed=...)` fills an empty, migrated database with stores and warehouses, a
 catalog with variants and opening stock, customers with their channel identities and 18 months of
-order history ending today. Each card also gets what the customers app keeps: name search tokens,
+order history ending today, one connected channel of each kind (web chat, e-mail, Telegram, WhatsApp,
+Instagram) and a few hundred conversations through them in Russian, Kazakh and English, the latest
+still waiting for an answer. Each card also gets what the customers app keeps: name search tokens,
 tags, consents, preferences, delivery addresses, a timeline (orders, consultations, calls, visits,
 notes, consents) and the counters derived from it; ~2% of people have a second card (a WhatsApp
 chat, a clerk's duplicate) for the duplicate suggestions and merges. The same seed and the same date
@@ -15,11 +17,13 @@ Rows refer to each other by their index in the plan; the writer maps indexes to 
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import itertools
 import math
 import random
 import re
+import uuid
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -31,6 +35,8 @@ from django.conf import settings
 from django.db import transaction
 
 from omnia.catalog.models import Category, Product, Variant
+from omnia.channels.models import Channel
+from omnia.conversations.models import Conversation, Message
 from omnia.core import clock
 from omnia.core.phones import normalize_phone
 from omnia.core.text import name_tokens, search_key, transliterate
@@ -61,6 +67,13 @@ CONSULTATION_CHANNELS = (("whatsapp", 40), ("instagram", 30), ("telegram", 15), 
 PREFERRED_CHANNELS = (("whatsapp", 50), ("telegram", 12), ("phone", 12), ("email", 10), ("instagram", 8), ("sms", 8))
 QUIET_HOURS = (dt.time(22), dt.time(9))
 ANY_CITY = "*"
+INBOX_TEAM = "Контакт-центр"
+SHOP_DOMAIN = "demo.omnia.kz"
+ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+URL_SAFE = ALPHANUMERIC + "-_"
+# The inbox's last conversations are live work: (state, weight). "new": nobody answered yet (unassigned);
+# "waiting": answered, then the customer wrote again; "pending": answered, waiting for the customer.
+OPEN_STATES = (("new", 30), ("waiting", 50), ("pending", 20))
 
 
 @dataclass(frozen=True)
@@ -70,12 +83,30 @@ class DemoSize:
     skus: int
     customers: int
     orders: int
+    conversations: int
+    open_conversations: int  # of them, the latest ones, still open or pending
 
 
 SIZES = {
-    "small": DemoSize(large_network=False, products=300, skus=1_000, customers=2_000, orders=15_000),
+    "small": DemoSize(
+        large_network=False,
+        products=300,
+        skus=1_000,
+        customers=2_000,
+        orders=15_000,
+        conversations=300,
+        open_conversations=20,
+    ),
     # Orders are bounded so that "large" still loads in a few minutes on SQLite.
-    "large": DemoSize(large_network=True, products=6_000, skus=20_000, customers=100_000, orders=150_000),
+    "large": DemoSize(
+        large_network=True,
+        products=6_000,
+        skus=20_000,
+        customers=100_000,
+        orders=150_000,
+        conversations=3_000,
+        open_conversations=40,
+    ),
 }
 
 
@@ -97,15 +128,31 @@ class DemoPlan:
     customer_tags: list[tuple[int, int]] = field(default_factory=list)  # (customer, tag)
     addresses: list[dict[str, Any]] = field(default_factory=list)  # "customer": index
     consents: list[dict[str, Any]] = field(default_factory=list)  # "customer": index
-    # "customer": index; "ref": ("order" | "consent" | "location", index) or None
+    # "customer": index; "ref": ("order" | "consent" | "location" | "message", index) or None
     timeline: list[dict[str, Any]] = field(default_factory=list)
     duplicates: list[tuple[int, int, str]] = field(default_factory=list)  # (first card, second card, how)
+    channels: list[dict[str, Any]] = field(default_factory=list)  # "credentials": the secrets, in clear
+    conversations: list[dict[str, Any]] = field(default_factory=list)  # "customer", "channel": index
+    messages: list[dict[str, Any]] = field(default_factory=list)  # "conversation": index
 
 
 def load_demo(*, size: str, seed: int) -> None:
     """Fill an empty, migrated database with the demo shop of `size` ("small" or "large")."""
     plan = build_demo(size=size, seed=seed, now=clock.now())
     _write_demo(plan)
+
+
+@transaction.atomic
+def assign_demo_inbox(*, operator_id: int) -> None:
+    """Credit the demo operator with the history's replies and the conversations they answered.
+
+    The logins are created after the shop is loaded; conversations nobody has answered stay unassigned.
+    """
+    replies = Message.objects.filter(direction=Message.Direction.OUT, kind=Message.Kind.TEXT)
+    replies.filter(author__isnull=True).update(author_id=operator_id)
+    Conversation.objects.filter(assignee__isnull=True, pk__in=replies.values("conversation_id")).update(
+        assignee_id=operator_id
+    )
 
 
 def build_demo(*, size: str, seed: int, now: dt.datetime) -> DemoPlan:
@@ -196,6 +243,8 @@ class _Builder:
         self._preferences_and_consents()
         self._addresses()
         self._timeline()
+        self._channels()
+        self._conversations()
         self._counters()
         return self.plan
 
@@ -1068,6 +1117,414 @@ class _Builder:
                     }
                 )
 
+    # Inbox: channels and conversations ---------------------------------------------------------------
+
+    def _hex(self, digits: int) -> str:
+        return f"{self.rng.getrandbits(4 * digits):0{digits}x}"
+
+    def _token(self, length: int, alphabet: str = ALPHANUMERIC) -> str:
+        return "".join(self.rng.choice(alphabet) for _ in range(length))
+
+    def _channels(self) -> None:
+        """One connected channel of each kind, with made-up but well-formed keys, tokens and secrets."""
+        rng = self.rng
+        connected = dt.datetime.combine(
+            self.start - dt.timedelta(days=rng.randint(20, 60)), dt.time(11, rng.randint(0, 59)), self.tz
+        )
+        bot_id = rng.randint(6_000_000_000, 7_999_999_999)
+        whatsapp_number = f"+7 727 3{rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}"
+        mailbox = f"shop@{SHOP_DOMAIN}"
+        channels: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
+            (
+                "webchat",
+                "Чат на сайте",
+                f"webchat-{self._hex(10)}",
+                {},
+                {"site_url": f"https://{SHOP_DOMAIN}", "greeting": "Здравствуйте! Чем можем помочь?"},
+            ),
+            (
+                "email",
+                mailbox,
+                f"email-{self._hex(10)}",
+                {"username": mailbox, "password": self._token(20)},
+                {
+                    "address": mailbox,
+                    "imap_host": "127.0.0.1",
+                    "imap_port": 1143,
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": 1025,
+                },
+            ),
+            (
+                "telegram",
+                "@omnia_demo_bot",
+                f"tg-{self._hex(10)}",
+                {"bot_token": f"{bot_id}:AA{self._token(33, URL_SAFE)}", "secret_token": self._hex(32)},
+                {"bot_username": "omnia_demo_bot"},
+            ),
+            (
+                "whatsapp",
+                whatsapp_number,
+                f"wa-{self._hex(10)}",
+                {"access_token": "EAAG" + self._token(180), "app_secret": self._hex(32), "verify_token": self._hex(24)},
+                {
+                    "phone_number_id": str(rng.randint(10**14, 10**15 - 1)),
+                    "waba_id": str(rng.randint(10**14, 10**15 - 1)),
+                    "display_phone_number": whatsapp_number,
+                },
+            ),
+            (
+                "instagram",
+                "@omnia.home.kz",
+                f"ig-{self._hex(10)}",
+                {"access_token": "EAAG" + self._token(180), "app_secret": self._hex(32), "verify_token": self._hex(24)},
+                {"ig_user_id": f"1784{rng.randint(0, 10**13 - 1):013d}", "username": "omnia.home.kz"},
+            ),
+        ]
+        for provider, name, key, credentials, config in channels:
+            self.plan.channels.append(
+                {
+                    "provider": provider,
+                    "name": name,
+                    "key": key,
+                    "credentials": credentials,
+                    # Demo accounts: the tokens are made up and the mailbox is a local placeholder.
+                    "config": {**config, "demo": True},
+                    "team": INBOX_TEAM,
+                    "first_response_minutes": 60 if provider == "email" else 1,
+                    "created_at": connected,
+                }
+            )
+
+    def _conversation_starts(self) -> list[tuple[dt.datetime, str]]:
+        """When each conversation starts and its state, oldest first: the settled history, then the live work."""
+        rng, size = self.rng, self.size
+        days = [self.start + dt.timedelta(days=i) for i in range(HISTORY_DAYS - 2)]  # settled: older than 2 days
+        day_cum = _cumulative([self._day_intensity(day, i, HISTORY_DAYS) for i, day in enumerate(days)])
+        hours = [h for h, _ in data.HOUR_WEIGHTS]
+        hour_cum = _cumulative([w for _, w in data.HOUR_WEIGHTS])
+        history = []
+        for _ in range(size.conversations - size.open_conversations):
+            day = days[bisect_right(day_cum, rng.random() * day_cum[-1])]
+            hour = rng.choices(hours, cum_weights=hour_cum)[0]
+            history.append(dt.datetime.combine(day, dt.time(hour, rng.randint(0, 59), rng.randint(0, 59)), self.tz))
+        states = [s for s, _ in OPEN_STATES]
+        state_weights = [w for _, w in OPEN_STATES]
+        live = [
+            (self.now - dt.timedelta(minutes=rng.randint(5, 26 * 60)), rng.choices(states, weights=state_weights)[0])
+            for _ in range(size.open_conversations)
+        ]
+        return [(at, "resolved") for at in sorted(history)] + sorted(live)
+
+    def _turns(self, state: str, provider: str) -> tuple[list[str], list[int]]:
+        """Who writes each message ("in" customer, "out" operator; "thanks", "bye", "nudge" are closings) and
+        the seconds from the conversation's start."""
+        rng = self.rng
+        if state == "new":
+            turns = ["in", "nudge"]
+        elif state == "waiting":
+            turns = ["in", "out", "in"] if rng.random() < 0.6 else ["in", "out", "in", "out", "in"]
+            if rng.random() < 0.3:
+                turns.append("nudge")
+        elif state == "pending":
+            turns = ["in", "out"] if rng.random() < 0.6 else ["in", "out", "in", "out"]
+        else:
+            count = rng.choices((2, 3, 4, 5, 6, 7, 8), weights=(22, 14, 22, 12, 14, 6, 10))[0]
+            if count % 2:
+                turns = ["in", "out"] * ((count - 1) // 2) + ["thanks"]
+            elif count == 8 or (count >= 4 and rng.random() < 0.4):
+                turns = ["in", "out"] * ((count - 2) // 2) + ["thanks", "bye"]
+            else:
+                turns = ["in", "out"] * (count // 2)
+        email = provider == "email"
+        offsets, at = [], 0
+        previous = ""
+        for turn in turns:
+            outbound = turn in ("out", "bye")
+            if previous:
+                if outbound:  # the operator answers
+                    minutes = (
+                        rng.randint(15, 240) if email else rng.choices((1, 4, 15, 60), weights=(25, 40, 25, 10))[0]
+                    )
+                elif previous in ("in", "nudge"):  # the customer writes again before an answer
+                    minutes = rng.randint(2, 20)
+                else:  # the customer answers
+                    minutes = rng.randint(30, 600) if email else rng.randint(1, 15)
+                at += rng.randint(20, 60 * minutes)
+            offsets.append(at)
+            previous = turn
+        return turns, offsets
+
+    def _recent_order(self, customer: int, start: dt.datetime, topic: str) -> int | None:
+        """The customer's latest order a chat about `topic` ("order" or "return") can be about, if any."""
+        plan = self.plan
+        placed = self.orders_placed.get(customer, [])
+        latest = bisect_right(placed, start)
+        window = dt.timedelta(days=10 if topic == "order" else 30)
+        for i in reversed(self.orders_by_customer.get(customer, [])[max(0, latest - 3) : latest]):
+            order = plan.orders[i]
+            if start - order["placed_at"] >= window or order["status"] == "cancelled":
+                continue
+            if topic == "order" and order["source"] == "store":  # bought at the till: nothing to ask about
+                continue
+            if topic == "order" or any(len(self.siblings[v]) > 1 for v in self.order_variants[i]):
+                return i
+        return None
+
+    def _chat_values(self, customer: int, language: str, topic: str, order: int | None) -> tuple[str, dict[str, str]]:
+        """The conversation's script topic and the values for its placeholders."""
+        rng, plan = self.rng, self.plan
+        city = self._home_city(customer)
+        days = data.DELIVERY_DAYS[language]
+        values = {
+            "name": str(plan.customers[customer]["first_name"]),
+            "store": _store_name(plan.locations[self._store_for(customer)]),
+            "city": "-".join(p.capitalize() for p in transliterate(city).split("-")) if language == "en" else city,
+            "days": days[0] if city == "Алматы" else days[1] if city in ("Астана", "Шымкент", "Караганда") else days[2],
+            "qty": str(rng.randint(1, 6)),
+        }
+        variant = self.chat_variants[bisect_right(self.chat_variant_cum, rng.random() * self.chat_variant_cum[-1])]
+        if order is not None:
+            row = plan.orders[order]
+            values |= {"order": row["number"], "total": _tenge(row["total"])}
+            if topic == "return":
+                variant = next(v for v in self.order_variants[order] if len(self.siblings[v]) > 1)
+            else:
+                location = plan.locations[row["location"]]
+                topic = "order_delivery" if location["kind"] == "warehouse" else "order_pickup"
+                if topic == "order_pickup":
+                    values["store"] = _store_name(location)
+        row = plan.variants[variant]
+        product = f"{plan.products[row['product']]['name']}, {row['name']}"
+        other = rng.choice([v for v in self.siblings[variant] if v != variant])
+        values |= {
+            "product": product[:1].lower() + product[1:] if product[1:2].islower() else product,
+            "Product": product,
+            "other": str(plan.variants[other]["name"]),
+            "price": _tenge(row["price"]),
+            "monthly": _tenge(round(row["price"] / 3)),
+        }
+        return topic, values
+
+    def _prepare_chats(self) -> None:
+        """Indexes the conversations draw from: orders per customer, products with variants to choose from."""
+        plan = self.plan
+        self.orders_by_customer: dict[int, list[int]] = {}
+        self.orders_placed: dict[int, list[dt.datetime]] = {}
+        for i, order in enumerate(plan.orders):  # chronological
+            if order["customer"] is not None:
+                self.orders_by_customer.setdefault(order["customer"], []).append(i)
+                self.orders_placed.setdefault(order["customer"], []).append(order["placed_at"])
+        self.order_variants: dict[int, list[int]] = {}
+        for line in plan.lines:
+            self.order_variants.setdefault(line["order"], []).append(line["variant"])
+        by_product: dict[int, list[int]] = {}
+        for i, variant in enumerate(plan.variants):
+            by_product.setdefault(variant["product"], []).append(i)
+        self.siblings: list[list[int]] = [by_product[v["product"]] for v in plan.variants]
+        self.chat_variants = [i for i in range(len(plan.variants)) if len(self.siblings[i]) > 1]
+        self.chat_variant_cum = _cumulative([self.variant_weight[i] for i in self.chat_variants])
+        self.topic_names = [t for t, _, _ in data.CHAT_TOPICS]
+        self.topic_cum = _cumulative([w for _, w, _ in data.CHAT_TOPICS])
+
+    def _message_id(self, provider: str, chat: str, outbound: bool, counters: dict[str, int], email: str) -> str:
+        """A provider's message id as its webhooks and send API return them."""
+        rng = self.rng
+        if provider == "telegram":  # a private chat's message_id sequence, shared by the bot and the person
+            counters[chat] = counters.get(chat, rng.randint(1, 40)) + rng.choices((1, 2), weights=(9, 1))[0]
+            return f"{chat}:{counters[chat]}"
+        if provider == "whatsapp":
+            tail = (
+                (b"\x15\x02\x00\x11\x18\x12" + f"{rng.getrandbits(72):018X}".encode())
+                if outbound
+                else (b"\x15\x02\x00\x12\x18\x14" + f"{rng.getrandbits(80):020X}".encode())
+            )
+            raw = bytes((0x1C, 0x18, len(chat))) + chat.encode() + tail + b"\x00"
+            return "wamid." + base64.b64encode(raw).decode()
+        if provider == "instagram":
+            return "m_" + self._token(86, URL_SAFE)
+        if provider == "email":
+            domain = SHOP_DOMAIN if outbound else email.rsplit("@", 1)[-1]
+            return f"<{self._hex(24)}@{domain}>"
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    def _conversations(self) -> None:
+        """A few hundred chats over the history with customers who have a handle in that channel; the
+        latest ones are still open. Each inbound message is also on the customer's timeline."""
+        rng, plan = self.rng, self.plan
+        self._prepare_chats()
+        channel_of = {row["provider"]: i for i, row in enumerate(plan.channels)}
+        handle: dict[tuple[int, str], int] = {}  # (customer, kind) → identity index
+        for i, identity in enumerate(plan.identities):
+            if identity["kind"] in channel_of:
+                handle.setdefault((identity["customer"], identity["kind"]), i)
+        by_age = sorted(range(len(plan.customers)), key=lambda c: (plan.customers[c]["created_at"], c))
+        pools: dict[str, list[int]] = {
+            # Anyone can open the site's chat (second cards excepted: they stay as the merge demos need them).
+            kind: [c for c in by_age if ((c, kind) in handle if kind != "webchat" else c not in self.first_card)]
+            for kind in channel_of
+        }
+        created = {kind: [plan.customers[c]["created_at"] for c in pool] for kind, pool in pools.items()}
+        webchat_taken = {row["value"] for row in plan.identities if row["kind"] == "webchat"}
+        providers = [p for p, _ in data.INBOX_CHANNELS]
+        provider_cum = _cumulative([w for _, w in data.INBOX_CHANNELS])
+        labels = {topic: label for topic, _, label in data.CHAT_TOPICS}
+        busy: dict[tuple[int, str], dt.datetime] = {}  # the time a customer's last conversation there ended
+        instagram_ids: dict[int, str] = {}
+        counters: dict[str, int] = {}
+        used_ids: set[tuple[str, str]] = set()
+
+        for start, state in self._conversation_starts():
+            provider = rng.choices(providers, cum_weights=provider_cum)[0]
+            turns, offsets = self._turns(state, provider)
+            if state != "resolved":
+                start = min(start, self.now - dt.timedelta(seconds=offsets[-1] + rng.randint(60, 1800)))
+            topic = rng.choices(self.topic_names, cum_weights=self.topic_cum)[0]
+            eligible = bisect_right(created[provider], start)
+            customer, order = -1, None
+            for attempt in range(30):
+                if not eligible:
+                    break
+                candidate = pools[provider][rng.randrange(eligible)]
+                ended = busy.get((candidate, provider))
+                if ended is not None and ended >= start:  # one conversation at a time per customer and channel
+                    continue
+                if topic in ("order", "return"):
+                    order = self._recent_order(candidate, start, topic)
+                    if order is None and attempt < 20:
+                        continue  # look for someone who has such an order
+                customer = candidate
+                break
+            if customer < 0:
+                continue
+            if topic in ("order", "return") and order is None:
+                topic = "availability"
+            card = plan.customers[customer]
+            language = card["language"]
+            if language == "kk" and rng.random() < 0.4:
+                language = "kk"
+            elif rng.random() < 0.06:
+                language = "en"
+            else:
+                language = "ru"
+            topic, values = self._chat_values(customer, language, topic, order)
+            script = rng.choice(data.CHAT_SCRIPTS[language][topic])
+
+            identity_index = handle.get((customer, provider))
+            if identity_index is None:  # a webchat visitor seen for the first time
+                while True:
+                    visitor = f"v-{rng.getrandbits(64):016x}"
+                    if visitor not in webchat_taken:
+                        webchat_taken.add(visitor)
+                        break
+                identity_index = len(plan.identities)
+                handle[(customer, provider)] = identity_index
+                self.kinds[customer].add("webchat")
+                plan.identities.append(
+                    {
+                        "customer": customer,
+                        "kind": "webchat",
+                        "value": visitor,
+                        "raw_value": visitor,
+                        "display_name": "",
+                        "verified": False,
+                        "first_seen_at": start,
+                        "last_seen_at": start,
+                        "channel": "webchat",
+                    }
+                )
+            identity = plan.identities[identity_index]
+            if provider == "whatsapp":
+                chat = str(identity["raw_value"])  # the wa_id: the number's digits
+            elif provider == "instagram":  # the page-scoped id Instagram replies to, not the public handle
+                chat = instagram_ids.setdefault(customer, str(rng.randint(10**15, 10**16 - 1)))
+            else:
+                chat = str(identity["value"])
+
+            conversation = len(plan.conversations)
+            channel = channel_of[provider]
+            messages: list[dict[str, Any]] = []
+            line = 0
+            for turn, offset in zip(turns, offsets, strict=True):
+                outbound = turn in ("out", "bye")
+                if turn in ("in", "out"):
+                    text = script[line]
+                    line += 1
+                else:
+                    pool = {"thanks": data.CHAT_THANKS, "bye": data.CHAT_GOODBYES, "nudge": data.CHAT_NUDGES}[turn]
+                    text = rng.choice(pool[language])
+                text = text.format_map(values)
+                if provider == "email":
+                    text += "\n\n" + (data.EMAIL_SIGNATURES[language] if outbound else customer_full_name(card))
+                while True:
+                    message_id = self._message_id(provider, chat, outbound, counters, str(identity["value"]))
+                    if (provider, message_id) not in used_ids:
+                        used_ids.add((provider, message_id))
+                        break
+                at = start + dt.timedelta(seconds=offset)
+                if outbound:
+                    if provider in ("telegram", "email"):
+                        status = "sent"  # neither reports delivery to the sender
+                    elif state == "pending" and len(messages) == len(turns) - 1:
+                        status = "delivered"  # not read yet
+                    else:
+                        status = "read" if rng.random() < 0.8 else "delivered"
+                    row = {"created_at": at, "sent_at": at + dt.timedelta(seconds=rng.randint(1, 3)), "attempts": 1}
+                    row |= {"status": status, "reply_to": chat}
+                else:
+                    row = {"created_at": at + dt.timedelta(seconds=rng.randint(1, 3)), "sent_at": at, "attempts": 0}
+                    row |= {"status": "received", "reply_to": ""}
+                row |= {
+                    "conversation": conversation,
+                    "direction": "out" if outbound else "in",
+                    "text": text,
+                    "provider_message_id": message_id,
+                }
+                messages.append(row)
+                if not outbound:
+                    plan.timeline.append(
+                        {
+                            "customer": customer,
+                            "at": at,
+                            "kind": TimelineEntry.Kind.MESSAGE.value,
+                            "channel": provider,
+                            "summary": text[:200],
+                            "ref": ("message", len(plan.messages) + len(messages) - 1),
+                            "data": {"direction": "in"},
+                        }
+                    )
+
+            first, last = messages[0], messages[-1]
+            replies = [m for m in messages if m["direction"] == "out"]
+            unanswered = list(itertools.takewhile(lambda m: m["direction"] == "in", reversed(messages)))
+            resolved_at = None
+            if state == "resolved":
+                resolved_at = min(last["created_at"] + dt.timedelta(minutes=rng.randint(5, 240)), self.now)
+            plan.messages.extend(messages)
+            plan.conversations.append(
+                {
+                    "customer": customer,
+                    "channel": channel,
+                    "status": {"resolved": "resolved", "pending": "pending"}.get(state, "open"),
+                    "priority": 2 if topic == "return" else 1,
+                    "team": INBOX_TEAM,
+                    "labels": [labels.get(topic, labels["order"])],
+                    "created_at": first["created_at"],
+                    "last_message_at": last["created_at"],
+                    "waiting_since": unanswered[-1]["created_at"] if unanswered and state != "resolved" else None,
+                    "first_response_due": first["created_at"]
+                    + dt.timedelta(minutes=plan.channels[channel]["first_response_minutes"]),
+                    "first_response_at": replies[0]["created_at"] if replies else None,
+                    "resolved_at": resolved_at,
+                    "unread_count": len(unanswered) if state != "resolved" else 0,
+                    "external_thread_id": chat,
+                }
+            )
+            busy[(customer, provider)] = resolved_at or self.now + dt.timedelta(days=1)
+            inbound = [m["sent_at"] for m in messages if m["direction"] == "in"]
+            identity["first_seen_at"] = min(identity["first_seen_at"], inbound[0])
+            identity["last_seen_at"] = max(identity["last_seen_at"], inbound[-1])
+
     def _counters(self) -> None:
         """The card's denormalised figures, as the orders and timeline actions keep them.
 
@@ -1283,18 +1740,52 @@ def _write_demo(plan: DemoPlan) -> None:
     )
     insert(Address, [_with_customer(Address, row, customer_ids) for row in plan.addresses])
     consent_ids = insert(Consent, [_with_customer(Consent, row, customer_ids) for row in plan.consents])
+
+    channels = []
+    for row in plan.channels:
+        channel = Channel(**{name: value for name, value in row.items() if name != "credentials"})
+        channel.credentials = row["credentials"]  # stored encrypted
+        channels.append(channel)
+    channel_ids = insert(Channel, channels)
+    conversation_ids = insert(
+        Conversation,
+        [
+            Conversation(
+                customer_id=customer_ids[row["customer"]],
+                channel_id=channel_ids[row["channel"]],
+                **{name: value for name, value in row.items() if name not in ("customer", "channel")},
+            )
+            for row in plan.conversations
+        ],
+    )
+    message_ids = insert(
+        Message,
+        [
+            Message(
+                conversation_id=conversation_ids[row["conversation"]],
+                channel_id=channel_ids[plan.conversations[row["conversation"]]["channel"]],
+                **{name: value for name, value in row.items() if name != "conversation"},
+            )
+            for row in plan.messages
+        ],
+    )
+
     refs: dict[str, tuple[str, list[int]]] = {
         "order": (Order._meta.label_lower, order_ids),
         "consent": (Consent._meta.label_lower, consent_ids),
         "location": (Location._meta.label_lower, location_ids),
+        "message": (Message._meta.label_lower, message_ids),
     }
     entries = []
     for row in plan.timeline:
-        ref_type, ref_id = "", ""
+        ref_type, ref_id, entry_data = "", "", row["data"]
         if row["ref"] is not None:
             kind, index = row["ref"]
             ref_type, ids = refs[kind]
             ref_id = str(ids[index])
+            if kind == "message":  # as conversations.actions.do_receive_message describes it
+                conversation = conversation_ids[plan.messages[index]["conversation"]]
+                entry_data = {"conversation_id": conversation, **entry_data}
         entries.append(
             TimelineEntry(
                 customer_id=customer_ids[row["customer"]],
@@ -1304,7 +1795,7 @@ def _write_demo(plan: DemoPlan) -> None:
                 summary=row["summary"],
                 ref_type=ref_type,
                 ref_id=ref_id,
-                data=row["data"],
+                data=entry_data,
             )
         )
     insert(TimelineEntry, entries)

@@ -1,4 +1,10 @@
-"""`omnia demo`: load the demo shop once, create one login per role and an API token, write demo.json."""
+"""`omnia demo`: load the demo shop once, create one login per role and an API token, write demo.json.
+
+demo.json: {"console", "users": [{"role", "email", "password"}], "api_token",
+"channels": [{"provider", "key", "webhook_url", "secret", "verify_token" (Meta only)}]}. `secret` is what
+the provider signs with (Telegram's secret token, Meta's app secret); the console and webhook URLs are
+rewritten on every start, since the host and port may change.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from django.db import transaction
 
 from omnia.accounts import actions as accounts_actions
 from omnia.accounts.models import User
+from omnia.channels import queries as channels_queries
 from omnia.core.permissions import Role
 from omnia.demo import generator
 from omnia.inventory.models import Location
@@ -22,6 +29,12 @@ DEMO_USERS = [
     (Role.OPERATOR, "operator@demo.omnia.kz", "Асель", "Нурланова"),
     (Role.CLERK, "clerk@demo.omnia.kz", "Ержан", "Абдрахманов"),
 ]
+OPERATOR_EMAIL = "operator@demo.omnia.kz"  # answered the demo history's conversations
+
+
+# The credential a provider signs its webhooks with; the Meta handshake also needs the verify token.
+WEBHOOK_SECRETS = {"telegram": "secret_token", "whatsapp": "app_secret", "instagram": "app_secret"}
+HANDSHAKE_PROVIDERS = ("whatsapp", "instagram")
 
 
 def demo_json_path() -> Path:
@@ -37,6 +50,24 @@ def _console_url(host: str, port: int) -> str:
     if ":" in shown:
         shown = f"[{shown}]"
     return f"http://{shown}:{port}/"
+
+
+def _channels(console: str) -> list[dict[str, Any]]:
+    """Each connected channel with its absolute webhook URL and the secrets a test sender signs with."""
+    base = console.rstrip("/")
+    rows = []
+    for channel in channels_queries.list_channels().order_by("id"):
+        credentials = channel.credentials
+        row = {
+            "provider": channel.provider,
+            "key": channel.key,
+            "webhook_url": f"{base}/hooks/{channel.provider}/{channel.key}",
+            "secret": str(credentials.get(WEBHOOK_SECRETS.get(channel.provider, ""), "")),
+        }
+        if channel.provider in HANDSHAKE_PROVIDERS:
+            row["verify_token"] = str(credentials.get("verify_token", ""))
+        rows.append(row)
+    return rows
 
 
 @transaction.atomic
@@ -71,13 +102,15 @@ def prepare_demo(*, size: str, seed: int, host: str, port: int) -> dict[str, Any
     if database_is_empty():
         generator.load_demo(size=size, seed=seed)
         info = _create_logins()
+        operator = User.objects.get(email=OPERATOR_EMAIL)
+        generator.assign_demo_inbox(operator_id=operator.pk)
     elif path.exists():
         info = json.loads(path.read_text())
     else:
         # The database holds a demo but its logins were lost: issue fresh passwords and a token.
         info = _create_logins()
     info["console"] = _console_url(host, port)
-    info.setdefault("channels", [])
+    info["channels"] = _channels(info["console"])  # from the database: the host and port may have changed
     path.write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n")
     path.chmod(0o600)
     return info
@@ -90,6 +123,9 @@ def banner(info: dict[str, Any]) -> str:
     lines += [
         "",
         f"API token: {info['api_token']}",
+        "",
+        "Channel webhooks:",
+        *(f"  {channel['provider']:<9} {channel['webhook_url']}" for channel in info.get("channels", [])),
         f"API docs:  {info['console']}api/v1/docs",
         f"Details:   {demo_json_path()}",
         "",

@@ -16,6 +16,8 @@ import time_machine
 from django.db.models import Count, Max, Q, Sum
 
 from omnia.catalog.models import Category, Product, Variant
+from omnia.channels.models import Channel, InboundEvent
+from omnia.conversations.models import Conversation, Message
 from omnia.core.text import name_tokens
 from omnia.customers import queries as customers_queries
 from omnia.customers.actions.timeline import CONTACT_KINDS
@@ -82,16 +84,62 @@ def fingerprint() -> dict[str, list[tuple[Any, ...]]]:
         "consents": rows(
             Consent.objects, "customer__created_at", "channel", "purpose", "granted", "at", "source", "method"
         ),
-        "timeline": rows(
-            TimelineEntry.objects,
+        "timeline": sorted(
+            (
+                (*row[:-1], {k: v for k, v in row[-1].items() if k != "conversation_id"})  # a database id
+                for row in TimelineEntry.objects.values_list(
+                    "customer__last_name",
+                    "customer__created_at",
+                    "at",
+                    "kind",
+                    "channel",
+                    "summary",
+                    "ref_type",
+                    "data",
+                )
+            ),
+            key=repr,
+        ),
+        "channels": sorted(
+            (
+                c.provider,
+                c.name,
+                c.key,
+                sorted(c.credentials.items()),
+                sorted(c.config.items()),
+                c.team,
+                c.first_response_minutes,
+                c.created_at,
+            )
+            for c in Channel.objects.all()
+        ),
+        "conversations": rows(
+            Conversation.objects,
+            "channel__key",
             "customer__last_name",
             "customer__created_at",
-            "at",
-            "kind",
-            "channel",
-            "summary",
-            "ref_type",
-            "data",
+            "status",
+            "priority",
+            "labels",
+            "created_at",
+            "last_message_at",
+            "waiting_since",
+            "first_response_at",
+            "resolved_at",
+            "unread_count",
+            "external_thread_id",
+        ),
+        "messages": rows(
+            Message.objects,
+            "channel__key",
+            "conversation__created_at",
+            "direction",
+            "status",
+            "text",
+            "provider_message_id",
+            "reply_to",
+            "created_at",
+            "sent_at",
         ),
         "variants": rows(
             Variant.objects,
@@ -124,6 +172,10 @@ def fingerprint() -> dict[str, list[tuple[Any, ...]]]:
 
 def flush_demo() -> None:
     """Delete the demo shop in foreign-key order, leaving an empty shop database."""
+    Message.objects.all().delete()
+    Conversation.objects.all().delete()
+    InboundEvent.objects.all().delete()
+    Channel.objects.all().delete()
     OrderLine.objects.all().delete()
     Order.objects.all().delete()
     Customer.objects.all().delete()  # with their identities, tokens, tags, addresses, consents, timeline
@@ -178,6 +230,9 @@ def plan_fingerprint(seed: int) -> dict[str, list[Any]]:
         "timeline": [(e["customer"], e["at"], e["kind"], e["summary"]) for e in plan.timeline],
         "consents": [(c["customer"], c["at"], c["channel"], c["granted"]) for c in plan.consents],
         "duplicates": plan.duplicates,
+        "channels": [(c["key"], sorted(c["credentials"].items()), sorted(c["config"].items())) for c in plan.channels],
+        "conversations": [(c["customer"], c["channel"], c["created_at"], c["status"]) for c in plan.conversations],
+        "messages": [(m["text"], m["provider_message_id"], m["status"]) for m in plan.messages],
     }
 
 
@@ -512,3 +567,175 @@ def test_consents_preferences_addresses_and_tags(demo_shop: Any) -> None:
     assert set(Tag.objects.values_list("name", flat=True)) >= {"vip", "опт"}
     vip = customers_queries.list_customers(filters=customers_queries.CustomerFilters(tag="vip"))
     assert 10 <= vip.count() < 0.05 * customers
+
+
+# --- Inbox ----------------------------------------------------------------------------------------
+
+PROVIDERS = {"webchat", "email", "telegram", "whatsapp", "instagram"}
+MESSAGE_IDS = {
+    "telegram": r"\d+:\d+",
+    "whatsapp": r"wamid\.HBgL[A-Za-z0-9+/=]+",
+    "instagram": r"m_[A-Za-z0-9_-]{86}",
+    "email": r"<[0-9a-f]{24}@[a-z0-9.-]+>",
+    "webchat": r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+}
+
+
+@pytest.mark.django_db
+def test_the_shop_has_one_channel_of_each_kind_with_well_formed_secrets(demo_shop: Any) -> None:
+    channels = {c.provider: c for c in Channel.objects.all()}
+    assert set(channels) == PROVIDERS
+    assert Channel.objects.count() == len(PROVIDERS)
+    for provider, channel in channels.items():
+        assert re.fullmatch(r"[a-z]+-[0-9a-f]{10}", channel.key)
+        assert channel.is_active
+        assert channel.config["demo"] is True
+        assert channel.first_response_minutes == (60 if provider == "email" else 1)
+        assert channel.created_at < FROZEN - dt.timedelta(days=548)
+    assert channels["webchat"].name == "Чат на сайте"
+    assert channels["email"].name == "shop@demo.omnia.kz"
+    assert channels["email"].config["imap_host"] == channels["email"].config["smtp_host"] == "127.0.0.1"
+    telegram = channels["telegram"].credentials
+    assert channels["telegram"].name == "@omnia_demo_bot"
+    assert re.fullmatch(r"\d{10}:AA[A-Za-z0-9_-]{33}", telegram["bot_token"])
+    assert re.fullmatch(r"[0-9a-f]{32}", telegram["secret_token"])
+    for provider in ("whatsapp", "instagram"):
+        credentials = channels[provider].credentials
+        assert set(credentials) == {"access_token", "app_secret", "verify_token"}
+        assert re.fullmatch(r"[0-9a-f]{32}", credentials["app_secret"])
+        assert credentials["verify_token"]
+    whatsapp = channels["whatsapp"].config
+    assert re.fullmatch(r"\d{15}", whatsapp["phone_number_id"])
+    assert re.fullmatch(r"\d{15}", whatsapp["waba_id"])
+    assert whatsapp["display_phone_number"].startswith("+7 727 ")
+    assert re.fullmatch(r"1784\d{13}", channels["instagram"].config["ig_user_id"])
+
+
+@pytest.mark.django_db
+def test_conversations_are_with_customers_who_have_a_handle_in_that_channel(demo_shop: Any) -> None:
+    conversations = list(Conversation.objects.select_related("channel", "customer"))
+    assert 280 <= len(conversations) <= 300
+    assert {c.channel.provider for c in conversations} == PROVIDERS
+    handles: defaultdict[int, dict[str, str]] = defaultdict(dict)
+    for customer, kind, value, raw in Identity.objects.values_list("customer_id", "kind", "value", "raw_value"):
+        handles[customer][kind] = raw if kind == "whatsapp" else value
+    for conversation in conversations:
+        provider = conversation.channel.provider
+        assert provider in handles[conversation.customer_id], conversation  # a webchat visitor id included
+        if provider != "instagram":  # Instagram replies to a page-scoped id, not to the public handle
+            assert conversation.external_thread_id == handles[conversation.customer_id][provider]
+        assert conversation.created_at > conversation.customer.created_at
+        assert conversation.team == conversation.channel.team == "Контакт-центр"
+
+    # Spread over the 18 months, busier in December.
+    started = [c.created_at.astimezone(ALMATY) for c in conversations]
+    assert min(started) < FROZEN - dt.timedelta(days=450)
+    assert max(started) <= FROZEN
+    december = sum(s.month == 12 for s in started)
+    assert december > 1.5 * len(started) / 12
+
+
+@pytest.mark.django_db
+def test_messages_read_like_real_chats_with_provider_ids(demo_shop: Any) -> None:
+    messages = list(Message.objects.select_related("channel", "conversation").order_by("created_at", "id"))
+    by_conversation: defaultdict[int, list[Message]] = defaultdict(list)
+    for message in messages:
+        by_conversation[message.conversation_id].append(message)
+        assert re.fullmatch(MESSAGE_IDS[message.channel.provider], message.provider_message_id), message
+        assert message.channel_id == message.conversation.channel_id
+        assert message.text.strip()
+        assert message.created_at <= FROZEN
+        if message.direction == "in":
+            assert message.status == "received"
+            assert message.reply_to == ""
+        else:
+            expected = {"sent"} if message.channel.provider in ("telegram", "email") else {"read", "delivered"}
+            assert message.status in expected
+            assert message.reply_to == message.conversation.external_thread_id
+            assert message.author is None  # the demo users are created after the shop (see runner)
+    assert len({(m.channel_id, m.provider_message_id) for m in messages}) == len(messages)
+    for thread in by_conversation.values():
+        assert 2 <= len(thread) <= 8
+        assert thread[0].direction == "in"
+        if thread[0].conversation.status == "resolved":  # customer and operator take turns
+            assert [m.direction for m in thread] == ["in", "out"] * (len(thread) // 2) + ["in"] * (len(thread) % 2)
+
+    texts = [m.text for m in messages]
+    russian = sum("Здравствуйте" in t or "Добрый день" in t for t in texts)
+    kazakh = sum("Сәлеметсіз бе" in t for t in texts)
+    english = sum(t.startswith(("Hi", "Hello")) for t in texts)
+    assert russian > kazakh > 0
+    assert russian > english > 0
+    assert any(re.search(r"A-\d{6}", t) for t in texts)  # an order number the customer really has
+    assert any("Kaspi Red" in t for t in texts)
+    assert any("₸" in t for t in texts)
+    labels = Counter(label for c in Conversation.objects.values_list("labels", flat=True) for label in c)
+    assert set(labels) == {"наличие", "доставка", "цена", "статус заказа", "возврат", "рассрочка"}
+
+
+@pytest.mark.django_db
+def test_the_latest_conversations_wait_for_an_answer(demo_shop: Any) -> None:
+    conversations = list(Conversation.objects.select_related("channel").prefetch_related("messages"))
+    live = [c for c in conversations if c.status != "resolved"]
+    assert 15 <= len(live) <= 20
+    oldest_live = min(c.created_at for c in live)
+    assert oldest_live > FROZEN - dt.timedelta(days=2)
+    assert all(c.resolved_at is not None and c.resolved_at < oldest_live for c in conversations if c not in live)
+    waiting = [c for c in live if c.status == "open"]
+    assert len(waiting) >= 8
+    assert any(c.status == "pending" for c in live)
+    assert any(c.first_response_at is None for c in waiting)  # nobody has answered these yet
+    for conversation in conversations:
+        thread = sorted(conversation.messages.all(), key=lambda m: (m.created_at, m.pk))
+        replies = [m for m in thread if m.direction == "out"]
+        unanswered = [
+            m for m in thread if m.direction == "in" and (not replies or m.created_at > replies[-1].created_at)
+        ]
+        assert conversation.created_at == thread[0].created_at
+        assert conversation.last_message_at == thread[-1].created_at
+        assert conversation.first_response_at == (replies[0].created_at if replies else None)
+        minutes = conversation.channel.first_response_minutes
+        assert conversation.first_response_due == conversation.created_at + dt.timedelta(minutes=minutes)
+        assert conversation.assignee_id is None
+        if conversation.status == "open":
+            assert unanswered
+            assert conversation.waiting_since == unanswered[0].created_at
+            assert conversation.unread_count == len(unanswered)
+        else:
+            assert conversation.waiting_since is None
+            assert conversation.unread_count == 0
+        if conversation.status == "pending":
+            assert thread[-1].direction == "out"
+        if conversation.status == "resolved":
+            assert conversation.resolved_at is not None
+            assert conversation.last_message_at <= conversation.resolved_at <= FROZEN
+
+
+@pytest.mark.django_db
+def test_every_inbound_message_is_on_the_customers_timeline(demo_shop: Any) -> None:
+    inbound: dict[str, list[Any]] = {
+        str(pk): row
+        for pk, *row in Message.objects.filter(direction="in").values_list(
+            "pk", "conversation_id", "conversation__customer_id", "channel__provider", "text", "sent_at"
+        )
+    }
+    entries = TimelineEntry.objects.filter(kind="message").values_list(
+        "ref_type", "ref_id", "customer_id", "channel", "summary", "at", "data"
+    )
+    assert len(entries) == len(inbound)
+    for ref_type, ref_id, customer, channel, summary, at, data in entries:
+        assert ref_type == "conversations.message"
+        conversation, owner, provider, text, sent_at = inbound[ref_id]
+        assert (customer, channel, summary, at) == (owner, provider, text[:200], sent_at)
+        assert data == {"conversation_id": conversation, "direction": "in"}
+
+    # The live conversations are their customers' latest contact.
+    latest_in = Message.objects.filter(direction="in", conversation__status="open").values_list(
+        "conversation__customer__last_contact_at", "sent_at"
+    )
+    assert latest_in
+    for last_contact, sent_at in latest_in:
+        assert last_contact is not None
+        assert sent_at is not None
+        assert last_contact >= sent_at
+    assert any(last_contact == sent_at for last_contact, sent_at in latest_in)

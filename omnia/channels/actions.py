@@ -1,0 +1,186 @@
+"""Connecting, changing and disconnecting channels. Every change is audited, never with a secret in it."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.db import transaction
+
+from omnia.channels.models import Channel, Provider
+from omnia.core import clock
+from omnia.core.audit import do_record_audit
+from omnia.core.errors import ValidationFailed
+
+# What each provider's connector needs to verify webhooks and send; other providers accept anything.
+REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    Provider.TELEGRAM: ("bot_token", "secret_token"),
+    Provider.WHATSAPP: ("access_token", "app_secret", "verify_token"),
+    Provider.INSTAGRAM: ("access_token", "app_secret", "verify_token"),
+}
+REQUIRED_CONFIG: dict[str, tuple[str, ...]] = {
+    Provider.WHATSAPP: ("phone_number_id",),
+}
+MAX_NAME_LENGTH = 100
+MAX_TEAM_LENGTH = 60
+EDITABLE_FIELDS = frozenset({"name", "config", "team", "reply_policy", "first_response_minutes", "is_active"})
+
+
+def new_key() -> str:
+    """A webhook key: unguessable, lower-case, URL- and slug-safe."""
+    return secrets.token_urlsafe(16).lower()
+
+
+def missing_credentials(provider: str, credentials: dict[str, Any]) -> list[str]:
+    """The required credential fields of `provider` that are absent or blank."""
+    return [name for name in REQUIRED_CREDENTIALS.get(provider, ()) if not _filled(credentials.get(name))]
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def _check_provider(provider: str) -> None:
+    if provider not in Provider.values:
+        raise ValidationFailed(
+            f"Unknown provider {provider!r}: one of {', '.join(Provider.values)}.",
+            field="provider",
+            code="PROVIDER_UNKNOWN",
+        )
+
+
+def _check_secrets(provider: str, credentials: dict[str, Any], config: dict[str, Any]) -> None:
+    missing = missing_credentials(provider, credentials)
+    if missing:
+        raise ValidationFailed(
+            f"{Provider(provider).label} needs the credential {missing[0]}.",
+            field=f"credentials.{missing[0]}",
+            code="CREDENTIALS_MISSING",
+        )
+    for name in REQUIRED_CONFIG.get(provider, ()):
+        if not _filled(config.get(name)):
+            raise ValidationFailed(
+                f"{Provider(provider).label} needs the setting {name}.", field=f"config.{name}", code="CONFIG_MISSING"
+            )
+
+
+def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise the plain (non-secret) fields present in `fields`."""
+    cleaned = dict(fields)
+    if "name" in cleaned:
+        cleaned["name"] = str(cleaned["name"] or "").strip()
+        if not cleaned["name"]:
+            raise ValidationFailed("Name the channel.", field="name")
+        if len(cleaned["name"]) > MAX_NAME_LENGTH:
+            raise ValidationFailed(f"A name has at most {MAX_NAME_LENGTH} characters.", field="name")
+    if "team" in cleaned:
+        cleaned["team"] = str(cleaned["team"] or "").strip()
+        if len(cleaned["team"]) > MAX_TEAM_LENGTH:
+            raise ValidationFailed(f"A team has at most {MAX_TEAM_LENGTH} characters.", field="team")
+    if "reply_policy" in cleaned and cleaned["reply_policy"] not in Channel.ReplyPolicy.values:
+        raise ValidationFailed(f"reply_policy is one of {', '.join(Channel.ReplyPolicy.values)}.", field="reply_policy")
+    if "first_response_minutes" in cleaned and not 1 <= int(cleaned["first_response_minutes"]) <= 60 * 24 * 30:
+        raise ValidationFailed("The first response target is 1 minute to 30 days.", field="first_response_minutes")
+    if "config" in cleaned:
+        cleaned["config"] = dict(cleaned["config"] or {})
+    return cleaned
+
+
+def _public(channel: Channel) -> dict[str, Any]:
+    """What the audit log may keep about a channel: everything but the secrets."""
+    return {
+        "provider": channel.provider,
+        "name": channel.name,
+        "config": channel.config,
+        "team": channel.team,
+        "reply_policy": channel.reply_policy,
+        "first_response_minutes": channel.first_response_minutes,
+        "is_active": channel.is_active,
+    }
+
+
+@transaction.atomic
+def check_create_channel(
+    *,
+    actor: Any,
+    provider: str,
+    name: str,
+    credentials: dict[str, Any],
+    config: dict[str, Any] | None = None,
+    team: str = "",
+    reply_policy: str = Channel.ReplyPolicy.NEW_AFTER_RESOLVE,
+    first_response_minutes: int = 1,
+) -> Channel:
+    """Connect an account; the provider's required credentials (and settings) must be present."""
+    _check_provider(provider)
+    fields = _clean(
+        {
+            "name": name,
+            "config": config or {},
+            "team": team,
+            "reply_policy": reply_policy,
+            "first_response_minutes": first_response_minutes,
+        }
+    )
+    _check_secrets(provider, credentials, fields["config"])
+    channel = Channel(provider=provider, key=new_key(), created_at=clock.now(), **fields)
+    channel.credentials = dict(credentials)
+    channel.save()
+    do_record_audit(
+        actor=actor,
+        action="channel.created",
+        target=channel,
+        changes={**_public(channel), "credentials_set": sorted(credentials)},
+    )
+    return channel
+
+
+@transaction.atomic
+def check_update_channel(
+    *, actor: Any, channel: Channel, credentials: dict[str, Any] | None = None, **fields: Any
+) -> Channel:
+    """Change the fields given. `credentials` are merged into the stored ones (a null value removes
+    one); `config` replaces the settings. The provider never changes: connect a new channel instead."""
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed(f"{name} cannot be changed.", field=name)
+    cleaned = _clean(fields)
+    channel = Channel.objects.select_for_update().get(pk=channel.pk)
+    before = _public(channel)
+    for field, value in cleaned.items():
+        setattr(channel, field, value)
+    changed_secrets: list[str] = []
+    if credentials:
+        merged = channel.credentials
+        for key, value in credentials.items():
+            if value is None:
+                if key in merged:
+                    del merged[key]
+                    changed_secrets.append(key)
+            elif merged.get(key) != value:
+                merged[key] = value
+                changed_secrets.append(key)
+        _check_secrets(channel.provider, merged, channel.config)
+        channel.credentials = merged
+    else:
+        _check_secrets(channel.provider, channel.credentials, channel.config)
+    channel.save()
+    after = _public(channel)
+    changes: dict[str, Any] = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if changed_secrets:
+        changes["credentials_changed"] = sorted(changed_secrets)
+    if changes:
+        do_record_audit(actor=actor, action="channel.updated", target=channel, changes=changes)
+    return channel
+
+
+@transaction.atomic
+def do_deactivate_channel(*, actor: Any, channel: Channel) -> Channel:
+    """Disconnect: webhooks for the channel are refused from now on. The row (with its events and
+    conversations) stays; PATCH is_active=true connects it again."""
+    updated = Channel.objects.filter(pk=channel.pk, is_active=True).update(is_active=False)
+    channel.is_active = False
+    if updated:
+        do_record_audit(actor=actor, action="channel.deactivated", target=channel, changes={"is_active": [True, False]})
+    return channel

@@ -1,0 +1,1 @@
+"""Instagram Messaging (Instagram API with Facebook or Instagram Login): channels.md §3."""

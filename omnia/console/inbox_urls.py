@@ -1,0 +1,15 @@
+from django.urls import path
+
+from omnia.console import inbox_views as views
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("list/", views.inbox_list, name="inbox_list"),
+    path("<int:conversation_id>/", views.conversation, name="inbox_conversation"),
+    path("<int:conversation_id>/messages/", views.thread_messages, name="inbox_messages"),
+    path("<int:conversation_id>/send/", views.send, name="inbox_send"),
+    path("<int:conversation_id>/assign/", views.assign, name="inbox_assign"),
+    path("<int:conversation_id>/status/", views.set_status, name="inbox_status"),
+    path("<int:conversation_id>/priority/", views.set_priority, name="inbox_priority"),
+    path("<int:conversation_id>/labels/", views.set_labels, name="inbox_labels"),
+]

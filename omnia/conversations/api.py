@@ -1,0 +1,287 @@
+"""The inbox over REST: conversations, their messages, replies through the outbox, notes and triage.
+
+Reads need the `inbox:read` scope, writes `inbox:write`. Domain errors become the common error
+shape in omnia.api (CONVERSATION_NOT_FOUND → 404, REPLY_WINDOW_CLOSED → 409, bad input → 422).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Literal
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError
+from django.http import HttpRequest
+from ninja import Header, Query, Router, Status
+
+from omnia.conversations import actions, queries
+from omnia.conversations.errors import ConversationNotFound
+from omnia.conversations.schemas import (
+    AssignIn,
+    ConversationDetailOut,
+    ConversationOut,
+    LabelsIn,
+    MergeIn,
+    MessageIn,
+    MessageOut,
+    MoveIn,
+    NoteIn,
+    PriorityIn,
+    StatusIn,
+    priority_value,
+)
+from omnia.core.errors import Conflict, ValidationFailed
+from omnia.core.pagination import Page, paginate
+from omnia.core.permissions import Section, actor_of, authorize
+from omnia.customers import queries as customers_queries
+from omnia.customers.errors import CustomerNotFound
+
+router = Router(tags=["inbox"])
+
+ReplyWindowLookup = Callable[[str], dt.timedelta | None]
+
+
+def _window_not_wired(provider: str) -> dt.timedelta | None:
+    raise RuntimeError("omnia.api must wire the reply-window lookup: conversations.api.use_reply_window(…)")
+
+
+_reply_window_for: ReplyWindowLookup = _window_not_wired
+
+
+def use_reply_window(lookup: ReplyWindowLookup) -> None:
+    """How long after a customer's message a provider allows free text (None: no limit).
+
+    Connectors live in omnia.channels, a layer above this one, so the API root passes the lookup in.
+    """
+    global _reply_window_for  # set once, when omnia.api mounts this router
+    _reply_window_for = lookup
+
+
+def _detail(conversation_id: int) -> ConversationDetailOut:
+    return ConversationDetailOut.of(queries.get_conversation(conversation_id))
+
+
+@router.get(
+    "/conversations",
+    response=Page[ConversationOut],
+    summary="The inbox: longest-waiting first, then most recent",
+    description=(
+        "`status` is open, pending, snoozed, resolved or all; left out, every conversation not resolved. "
+        "`channel` is a provider (telegram, whatsapp…), `channel_id` one connected account. "
+        "`unassigned=true` wins over `assignee`. Filters combine with AND. "
+        "Pages follow the inbox order (waiting first); `next` is keyed on id, so pass it back unchanged."
+    ),
+)
+def list_conversations(
+    request: HttpRequest,
+    status: Literal["open", "pending", "snoozed", "resolved", "all"] | None = None,
+    customer: int | None = None,
+    channel: str = "",
+    channel_id: int | None = None,
+    assignee: int | None = None,
+    unassigned: bool = False,
+    team: str = "",
+    label: str = "",
+    cursor: str | None = None,
+    limit: int = Query(50),
+) -> dict[str, object]:
+    authorize(actor_of(request), Section.INBOX)
+    filters = queries.ConversationFilters(
+        status=status or "",
+        customer_id=customer,
+        provider=channel,
+        channel_id=channel_id,
+        assignee_id=assignee,
+        unassigned=unassigned,
+        team=team,
+        label=label.strip().lower(),
+    )
+    return paginate(queries.list_conversations(filters), cursor=cursor, limit=limit, serialize=ConversationOut.of)
+
+
+@router.get("/conversations/{conversation_id}", response=ConversationDetailOut, summary="One conversation")
+def get_conversation(request: HttpRequest, conversation_id: int) -> ConversationDetailOut:
+    authorize(actor_of(request), Section.INBOX)
+    return _detail(conversation_id)
+
+
+@router.get(
+    "/conversations/{conversation_id}/messages",
+    response=Page[MessageOut],
+    summary="Messages, notes and system lines, oldest first",
+)
+def list_messages(
+    request: HttpRequest, conversation_id: int, cursor: str | None = None, limit: int = Query(50)
+) -> dict[str, object]:
+    authorize(actor_of(request), Section.INBOX)
+    conversation = queries.get_conversation(conversation_id)
+    return paginate(
+        queries.messages_of(conversation), cursor=cursor, limit=limit, serialize=MessageOut.of, newest_first=False
+    )
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    response={201: MessageOut},
+    summary="Reply through the conversation's channel (queued in the outbox)",
+    description=(
+        "Answers 201 with the queued message; the delivery task sends it and its `status` follows. "
+        "Send an `Idempotency-Key` header to retry safely: the same key answers 201 with the message "
+        "queued the first time and queues nothing new (a key already used in another conversation → 409 "
+        "IDEMPOTENCY_KEY_REUSED). Outside the channel's reply window (WhatsApp, Instagram: 24 h after the "
+        "customer's last message) free text is refused with 409 REPLY_WINDOW_CLOSED: send a `template`."
+    ),
+)
+def send_message(
+    request: HttpRequest,
+    conversation_id: int,
+    payload: MessageIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Status[MessageOut]:
+    actor = actor_of(request)
+    authorize(actor, Section.INBOX, write=True)
+    conversation = queries.get_conversation(conversation_id)
+    key = (idempotency_key or "").strip() or None
+    if key is not None and len(key) > 100:
+        raise ValidationFailed("An Idempotency-Key has at most 100 characters.", field="Idempotency-Key")
+    arguments: dict[str, Any] = {
+        "actor": actor,
+        "conversation": conversation,
+        "text": payload.text,
+        "template": payload.template,
+        "window": None if payload.template else _reply_window_for(conversation.channel.provider),
+        "idempotency_key": key,
+        "send_after": payload.send_after,
+    }
+    try:
+        message = actions.check_send_message(**arguments)
+    except IntegrityError:
+        if key is None:
+            raise
+        # The same key sent twice at once: the other request stored it first; answer with its message.
+        message = actions.check_send_message(**arguments)
+    if message.conversation_id != conversation.pk:
+        raise Conflict(
+            "This Idempotency-Key was already used for a message in another conversation.",
+            code="IDEMPOTENCY_KEY_REUSED",
+            field="Idempotency-Key",
+        )
+    return Status(201, MessageOut.of(queries.messages_of(conversation).get(pk=message.pk)))
+
+
+@router.post(
+    "/conversations/{conversation_id}/notes",
+    response={201: MessageOut},
+    summary="A private note for colleagues (never sent to the customer)",
+)
+def add_note(request: HttpRequest, conversation_id: int, payload: NoteIn) -> Status[MessageOut]:
+    actor = actor_of(request)
+    authorize(actor, Section.INBOX, write=True)
+    conversation = queries.get_conversation(conversation_id)
+    note = actions.do_add_note(actor=actor, conversation=conversation, text=payload.text)
+    return Status(201, MessageOut.of(queries.messages_of(conversation).get(pk=note.pk)))
+
+
+@router.post(
+    "/conversations/{conversation_id}/assign",
+    response=ConversationDetailOut,
+    summary="Assign to a person and/or a team",
+    description="Fields left out stay as they are; null clears. Only active owners, managers and operators.",
+)
+def assign(request: HttpRequest, conversation_id: int, payload: AssignIn) -> ConversationDetailOut:
+    actor = actor_of(request)
+    authorize(actor, Section.INBOX, write=True)
+    conversation = queries.get_conversation(conversation_id)
+    sent = payload.model_fields_set
+    assignee = conversation.assignee
+    if "assignee_id" in sent:
+        assignee = None
+        if payload.assignee_id is not None:
+            assignee = get_user_model().objects.filter(pk=payload.assignee_id).first()
+            if assignee is None:
+                raise ValidationFailed(f"No user #{payload.assignee_id}.", field="assignee_id", code="ASSIGNEE_INVALID")
+    team = payload.team if "team" in sent else conversation.team
+    try:
+        actions.check_assign(actor=actor, conversation=conversation, assignee=assignee, team=team)
+    except ValidationFailed as exc:
+        if exc.field == "assignee":
+            raise ValidationFailed(exc.message, field="assignee_id", code=exc.code) from exc
+        raise
+    return _detail(conversation_id)
+
+
+@router.post(
+    "/conversations/{conversation_id}/status",
+    response=ConversationDetailOut,
+    summary="Open, pending, snoozed (until a future time) or resolved",
+)
+def set_status(request: HttpRequest, conversation_id: int, payload: StatusIn) -> ConversationDetailOut:
+    actor = actor_of(request)
+    authorize(actor, Section.INBOX, write=True)
+    actions.check_set_status(
+        actor=actor,
+        conversation=queries.get_conversation(conversation_id),
+        status=payload.status,
+        snoozed_until=payload.snoozed_until,
+    )
+    return _detail(conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/labels", response=ConversationDetailOut, summary="Replace the labels")
+def set_labels(request: HttpRequest, conversation_id: int, payload: LabelsIn) -> ConversationDetailOut:
+    actor = actor_of(request)
+    authorize(actor, Section.INBOX, write=True)
+    actions.do_set_labels(actor=actor, conversation=queries.get_conversation(conversation_id), labels=payload.labels)
+    return _detail(conversation_id)
+
+
+@router.post(
+    "/conversations/{conversation_id}/priority",
+    response=ConversationDetailOut,
+    summary="low, normal, high or urgent",
+)
+def set_priority(request: HttpRequest, conversation_id: int, payload: PriorityIn) -> ConversationDetailOut:
+    actor = actor_of(request)
+    authorize(actor, Section.INBOX, write=True)
+    actions.do_set_priority(
+        actor=actor,
+        conversation=queries.get_conversation(conversation_id),
+        priority=priority_value(payload.priority),
+    )
+    return _detail(conversation_id)
+
+
+@router.post(
+    "/conversations/{conversation_id}/move",
+    response=ConversationDetailOut,
+    summary="Give the conversation to another customer card",
+)
+def move_to_customer(request: HttpRequest, conversation_id: int, payload: MoveIn) -> ConversationDetailOut:
+    actor = actor_of(request)
+    authorize(actor, Section.INBOX, write=True)
+    conversation = queries.get_conversation(conversation_id)
+    try:
+        customer = customers_queries.get_customer(payload.customer_id)
+    except CustomerNotFound as exc:
+        raise CustomerNotFound(exc.message, field="customer_id") from exc
+    actions.check_move_to_customer(actor=actor, conversation=conversation, customer=customer)
+    return _detail(conversation_id)
+
+
+@router.post(
+    "/conversations/{conversation_id}/merge",
+    response=ConversationDetailOut,
+    summary="Merge another conversation of the same customer into this one",
+    description="The messages of `other_id` move here; that conversation is resolved with a 'merged into' line.",
+)
+def merge_conversations(request: HttpRequest, conversation_id: int, payload: MergeIn) -> ConversationDetailOut:
+    actor = actor_of(request)
+    authorize(actor, Section.INBOX, write=True)
+    target = queries.get_conversation(conversation_id)
+    try:
+        other = queries.get_conversation(payload.other_id)
+    except ConversationNotFound as exc:
+        raise ConversationNotFound(exc.message, field="other_id") from exc
+    actions.check_merge_conversations(actor=actor, target=target, other=other)
+    return _detail(conversation_id)
