@@ -60,7 +60,13 @@ def deliver(message_id: int) -> dt.datetime | None:
         return message.send_after
     if not _claim(message.pk, now):
         return None  # another worker has it, or it is not due yet
-    connector = connector_for(message.channel.provider)
+    try:
+        connector = connector_for(message.channel.provider)
+    except LookupError:
+        conversations_actions.do_record_send_result(
+            message=message, error=f"Sending through {message.channel.get_provider_display()} is not available yet."
+        )
+        return None
     wait = _rate_slot(message.channel_id, connector.capabilities.messages_per_second, now)
     if wait is not None:
         Message.objects.filter(pk=message.pk).update(next_attempt_at=wait)  # give the claim back

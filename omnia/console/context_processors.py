@@ -31,4 +31,10 @@ def console(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"nav_items": navigation_for(user)}
+    match = getattr(request, "resolver_match", None)
+    url_name = getattr(match, "url_name", "") or ""
+    items = navigation_for(user)
+    active = next((i["section"] for i in items if url_name.startswith(i["section"])), "")
+    if url_name.startswith("customer"):
+        active = "customers"
+    return {"nav_items": items, "active_section": active}

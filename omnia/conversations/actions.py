@@ -125,11 +125,14 @@ def reply_window_open(conversation: Conversation, *, window: dt.timedelta | None
             channel=conversation.channel,
             direction=Message.Direction.IN,
         )
-        .order_by("-sent_at")
-        .values_list("sent_at", flat=True)
+        .order_by("-created_at", "-id")
+        .values_list("sent_at", "created_at")
         .first()
     )
-    return last_in is not None and at - last_in <= window
+    if last_in is None:
+        return False
+    customer_wrote_at = last_in[0] or last_in[1]  # the provider's time, else when we received it
+    return at - customer_wrote_at <= window
 
 
 @transaction.atomic
