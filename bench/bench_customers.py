@@ -55,9 +55,12 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("OMNIA_DATABASE_URL", ""))
     parser.add_argument("--lookups", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", metavar="DIR", help="keep the SQLite database in DIR and reuse it next time")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="omnia-bench-customers-") as data_dir:
+    with tempfile.TemporaryDirectory(prefix="omnia-bench-customers-") as temp_dir:
+        data_dir = args.keep or temp_dir
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
         os.environ["OMNIA_DATA_DIR"] = data_dir
         if args.database == "postgresql":
             if not args.pg_url.startswith("postgresql://"):
@@ -77,7 +80,12 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         rng = random.Random(args.seed)
         started = time.perf_counter()
-        people = load(args.customers, rng)
+        from omnia.customers.models import Customer
+
+        if args.keep and Customer.objects.count() >= args.customers:
+            people = reload(args.customers)
+        else:
+            people = load(args.customers, rng)
         loaded = time.perf_counter() - started
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -91,6 +99,20 @@ def main() -> None:
         )
         measure(people, rng, args.lookups)
         connections.close_all()
+
+
+def reload(n: int) -> list[tuple[str, str, str, str, bool]]:
+    """The people of a database kept by --keep: (first, last, phone, email, has WhatsApp) per card."""
+    from omnia.customers.models import Customer, Identity
+
+    handles: dict[int, dict[str, str]] = {}
+    for customer_id, kind, value in Identity.objects.values_list("customer_id", "kind", "value").iterator():
+        handles.setdefault(customer_id, {})[kind] = value
+    people = []
+    for pk, first, last in Customer.objects.order_by("pk").values_list("pk", "first_name", "last_name")[:n]:
+        own = handles.get(pk, {})
+        people.append((first, last, own.get("phone", ""), own.get("email", ""), "whatsapp" in own))
+    return people
 
 
 def load(n: int, rng: random.Random) -> list[tuple[str, str, str, str, bool]]:

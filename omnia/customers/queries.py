@@ -9,7 +9,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from omnia.core.errors import ValidationFailed
 from omnia.core.phones import normalize_phone
-from omnia.core.text import transliterate, words
+from omnia.core.text import words
 from omnia.customers.errors import CustomerNotFound, MergeNotFound
 from omnia.customers.models import Consent, Customer, Identity, Merge, NotDuplicate, SearchToken, TimelineEntry
 from omnia.customers.registry import search_lookups
@@ -26,7 +26,7 @@ NAME_MATCH_CAP = 2000
 def name_match_ids(text: str) -> list[int] | None:
     """Ids of customers with, for every typed word, a name word starting with it (Cyrillic or Latin).
 
-    Each word is a range scan of the token index; the database intersects them (SQL INTERSECT), so
+    Each word is one range scan of the token index; the database intersects them (SQL INTERSECT), so
     a first and last name typed together are matched completely. A vague prefix shared by more than
     NAME_MATCH_CAP cards (a single common surname among a million) returns the first NAME_MATCH_CAP:
     the operator types one more letter or the first name. None when `text` has no words.
@@ -34,11 +34,12 @@ def name_match_ids(text: str) -> list[int] | None:
     typed = words(text)[:4]
     if not typed:
         return None
-    per_word = []
-    for word in typed:
-        latin = transliterate(word)
-        prefix = Q(token__prefix=word) | Q(token__prefix=latin) if latin != word else Q(token__prefix=word)
-        per_word.append(SearchToken.objects.filter(prefix).values_list("customer_id", flat=True).order_by())
+    # Names are indexed as written and in Latin transliteration, so a word typed in Latin finds
+    # Cyrillic names too; a word typed in Cyrillic scans only the Cyrillic tokens (half the work).
+    per_word = [
+        SearchToken.objects.filter(token__prefix=word).values_list("customer_id", flat=True).order_by()
+        for word in typed
+    ]
     matches = per_word[0].distinct() if len(per_word) == 1 else per_word[0].intersection(*per_word[1:])
     return list(matches[:NAME_MATCH_CAP])
 
