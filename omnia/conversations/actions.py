@@ -8,7 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from omnia.conversations.errors import EmptyMessage, ReplyWindowClosed
+from omnia.conversations.errors import ChannelInactive, EmptyMessage, ReplyWindowClosed
 from omnia.conversations.events import MessageQueued, MessageReceived, MessageStatusChanged
 from omnia.conversations.models import Conversation, Message
 from omnia.core import clock
@@ -45,9 +45,17 @@ def _open_conversation(*, customer: Customer, channel: Any, at: dt.datetime, ext
         latest.status != Conversation.Status.RESOLVED or channel.reply_policy == channel.ReplyPolicy.CONTINUE
     ):
         if latest.status in (Conversation.Status.RESOLVED, Conversation.Status.SNOOZED, Conversation.Status.PENDING):
-            latest.status = Conversation.Status.OPEN  # a new inbound message reopens it
+            # A new inbound message reopens it, with a fresh first-response target if it was resolved.
+            if latest.status == Conversation.Status.RESOLVED:
+                latest.resolved_at = None
+                latest.first_response_at = None
+                latest.first_response_due = at + dt.timedelta(minutes=channel.first_response_minutes)
+            latest.status = Conversation.Status.OPEN
             latest.snoozed_until = None
-            latest.save(update_fields=["status", "snoozed_until"])
+            latest.save(
+                update_fields=["status", "snoozed_until", "resolved_at", "first_response_at", "first_response_due"]
+            )
+            _push(latest, "conversation.status", status=latest.status)
         return latest
     return Conversation.objects.create(
         customer=customer,
@@ -78,6 +86,11 @@ def do_receive_message(
     Returns None when this provider message id was stored before (a retried delivery).
     """
     now = clock.now()
+    if (
+        provider_message_id
+        and Message.objects.filter(channel=channel, provider_message_id=provider_message_id).exists()
+    ):
+        return None  # delivered before: it must not reopen or open anything
     conversation = _open_conversation(customer=customer, channel=channel, at=now, external_thread_id=external_chat_id)
     try:
         with transaction.atomic():
@@ -151,6 +164,8 @@ def check_send_message(
     The same idempotency key returns the message queued the first time. Outside the channel's reply
     window free text is refused (REPLY_WINDOW_CLOSED): an approved template must be chosen.
     """
+    if not conversation.channel.is_active:
+        raise ChannelInactive(f"{conversation.channel} is switched off: connect it again to reply.", field="channel")
     if idempotency_key:
         existing = Message.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:

@@ -13,3 +13,7 @@ class ReplyWindowClosed(Conflict):
 
 class EmptyMessage(ValidationFailed):
     code = "MESSAGE_EMPTY"
+
+
+class ChannelInactive(Conflict):
+    code = "CHANNEL_INACTIVE"

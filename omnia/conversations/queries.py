@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,9 @@ def list_conversations(filters: ConversationFilters | None = None) -> QuerySet[C
     if f.team:
         qs = qs.filter(team=f.team)
     if f.label:
-        qs = qs.filter(labels__icontains=f'"{f.label}"')
+        # Labels are a JSON list; SQLite stores non-ASCII letters as \uXXXX escapes, PostgreSQL as is.
+        label = f.label.strip().lower()
+        qs = qs.filter(Q(labels__icontains=f'"{label}"') | Q(labels__icontains=json.dumps(label)))
     if f.customer_id:
         qs = qs.filter(customer_id=f.customer_id)
     return qs.order_by(F("waiting_since").asc(nulls_last=True), "-last_message_at", "-id")

@@ -247,3 +247,69 @@ def test_merge_needs_the_same_customer() -> None:
 def test_a_conversation_cannot_be_merged_into_itself(conversation: Conversation) -> None:
     with pytest.raises(ValidationFailed):
         actions.check_merge_conversations(actor=None, target=conversation, other=conversation)
+
+
+# --- inbound edge cases ---------------------------------------------------------------------------
+
+
+def test_a_retried_delivery_after_resolve_does_not_reopen_or_open_anything(conversation: Conversation) -> None:
+    first = conversation.messages.get()
+    actions.check_set_status(actor=None, conversation=conversation, status=Conversation.Status.RESOLVED)
+
+    again = actions.do_receive_message(
+        customer=conversation.customer,
+        channel=conversation.channel,
+        text=first.text,
+        sent_at=NOW,
+        provider_message_id=first.provider_message_id,
+        external_chat_id=conversation.external_thread_id,
+    )
+
+    assert again is None
+    assert Conversation.objects.count() == 1
+    assert fresh(conversation).status == Conversation.Status.RESOLVED
+
+
+def test_a_new_message_reopens_a_resolved_conversation_with_a_fresh_first_response_target(
+    frozen: Any,
+) -> None:
+    channel = make_channel("telegram", reply_policy="continue")
+    customer = make_customer()
+    conversation = receive(channel, customer).conversation
+    actions.check_send_message(actor=None, conversation=conversation, text="Да, есть")
+    actions.check_set_status(actor=None, conversation=conversation, status=Conversation.Status.RESOLVED)
+    frozen.shift(dt.timedelta(days=2))
+
+    receive(channel, customer, text="А доставка?")
+
+    stored = fresh(conversation)
+    assert stored.status == Conversation.Status.OPEN
+    assert stored.resolved_at is None
+    assert stored.first_response_at is None
+    assert stored.first_response_due is not None
+    assert stored.first_response_due > NOW + dt.timedelta(days=2)
+
+
+def test_a_switched_off_channel_refuses_replies(conversation: Conversation) -> None:
+    from omnia.conversations.errors import ChannelInactive
+
+    conversation.channel.is_active = False
+    conversation.channel.save()
+
+    with pytest.raises(ChannelInactive):
+        actions.check_send_message(actor=None, conversation=fresh(conversation), text="Здравствуйте")
+
+    assert not Message.objects.filter(direction="out").exists()
+
+
+def test_merging_two_customer_cards_moves_their_conversations_and_undo_moves_them_back() -> None:
+    channel = make_channel("telegram")
+    survivor, absorbed = make_customer(), make_customer(name="Айгерим")
+    kept = receive(channel, survivor).conversation
+    moved = receive(channel, absorbed).conversation
+
+    merge = customers_actions.check_merge(actor=None, survivor=survivor, absorbed=absorbed)
+    assert set(Conversation.objects.filter(customer=survivor)) == {kept, moved}
+
+    customers_actions.check_undo_merge(actor=None, merge=merge)
+    assert fresh(moved).customer == absorbed

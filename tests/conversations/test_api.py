@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.db import connection
 from django.test import Client
 
 from omnia.accounts.models import ApiToken
@@ -185,11 +184,6 @@ def test_list_filters(client: Client, token: str, telegram: Channel, operator: A
     assert ids(channel="webchat", unassigned="true") == {nobodys.pk}
 
 
-@pytest.mark.xfail(
-    connection.vendor == "sqlite",
-    strict=True,
-    reason="queries.list_conversations matches labels by the JSON text; SQLite stores non-ASCII as \\uXXXX escapes",
-)
 def test_the_label_filter_finds_cyrillic_labels(client: Client, token: str, conversation: Conversation) -> None:
     actions.do_set_labels(actor=None, conversation=conversation, labels=["Доставка"])
 
