@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -29,9 +29,8 @@ from omnia.channels.registry import connector_for
 from omnia.console.views import section_required
 from omnia.conversations import actions as conversations_actions
 from omnia.conversations import queries as conversations_queries
-from omnia.conversations import reading as conversations_reading
 from omnia.conversations.errors import ConversationNotFound
-from omnia.conversations.models import Conversation, Message
+from omnia.conversations.models import Conversation
 from omnia.core import clock, permissions
 from omnia.core.errors import DomainError
 from omnia.core.money import format_money
@@ -145,18 +144,6 @@ def sla_state(conversation: Conversation, now: dt.datetime) -> str:
     return "waiting"
 
 
-def _with_previews(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
-    # TODO: belongs in conversations.queries.list_conversations (reported); a read, no state change.
-    last = (
-        Message.objects.filter(conversation=OuterRef("pk"))
-        .exclude(kind__in=[Message.Kind.NOTE, Message.Kind.SYSTEM])
-        .order_by("-created_at", "-id")
-    )
-    return conversations.annotate(
-        preview=Subquery(last.values("text")[:1]), preview_direction=Subquery(last.values("direction")[:1])
-    )
-
-
 def _rows(conversations: list[Conversation], now: dt.datetime) -> list[dict[str, Any]]:
     return [
         {
@@ -198,7 +185,9 @@ def _assignable_users() -> QuerySet[Any]:
 def _list_context(request: HttpRequest, open_id: int | None) -> dict[str, Any]:
     channels = list(channels_queries.list_channels())
     form = InboxFilterForm(request.GET or None, channels=channels)
-    conversations = _with_previews(conversations_queries.list_conversations(form.filters(request.user)))
+    conversations = conversations_queries.with_previews(
+        conversations_queries.list_conversations(form.filters(request.user))
+    )
     shown = list(conversations[:LIST_LIMIT])
     total = len(shown) if len(shown) < LIST_LIMIT else conversations.count()
     return {
@@ -320,7 +309,7 @@ def inbox_list(request: HttpRequest) -> HttpResponse:
 def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     """The three panes with this conversation's customer thread; opening it marks it read."""
     current = _conversation(conversation_id)
-    conversations_reading.do_mark_read(conversation=current)
+    conversations_actions.do_mark_read(conversation=current)
     return _page(request, current)
 
 
@@ -331,7 +320,7 @@ def thread_messages(request: HttpRequest, conversation_id: int) -> HttpResponse:
     current = _conversation(conversation_id)
     if not _htmx(request):
         return redirect("console:inbox_conversation", current.pk)
-    conversations_reading.do_mark_read(conversation=current)
+    conversations_actions.do_mark_read(conversation=current)
     return _partials(
         request,
         ("console/_inbox_messages.html", _messages_context(current)),

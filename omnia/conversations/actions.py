@@ -420,3 +420,13 @@ def check_merge_conversations(*, actor: Any, target: Conversation, other: Conver
     _push(target, "conversation.merged", other_id=other.pk)
     _push(other, "conversation.status", status=other.status, merged_into=target.pk)
     return target
+
+
+@transaction.atomic
+def do_mark_read(*, conversation: Conversation) -> None:
+    """The operator has read the conversation: reset its unread count (others are told only if it changed)."""
+    updated = Conversation.objects.filter(pk=conversation.pk, unread_count__gt=0).update(unread_count=0)
+    conversation.unread_count = 0
+    if updated:
+        data = {"conversation_id": conversation.pk, "customer_id": conversation.customer_id}
+        publish_on_commit(RealtimeUpdate(topic="inbox", kind="conversation.read", data=data))

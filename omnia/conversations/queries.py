@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from omnia.conversations.errors import ConversationNotFound
 from omnia.conversations.models import Conversation, Message
@@ -88,3 +88,15 @@ def unread_total(*, assignee_id: int | None = None) -> int:
     if assignee_id:
         qs = qs.filter(Q(assignee_id=assignee_id) | Q(assignee__isnull=True))
     return qs.count()
+
+
+def with_previews(conversations: QuerySet[Conversation]) -> QuerySet[Conversation]:
+    """Annotate each conversation with its last customer-visible message (`preview`, `preview_direction`)."""
+    last = (
+        Message.objects.filter(conversation=OuterRef("pk"))
+        .exclude(kind__in=[Message.Kind.NOTE, Message.Kind.SYSTEM])
+        .order_by("-created_at", "-id")
+    )
+    return conversations.annotate(
+        preview=Subquery(last.values("text")[:1]), preview_direction=Subquery(last.values("direction")[:1])
+    )
