@@ -14,9 +14,14 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from omnia.console.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
-)
+console_websockets = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+public_websockets = URLRouter(websocket_urlpatterns)  # the site widget: any origin, no session
+
+
+async def websockets(scope, receive, send):  # the ASGI signature
+    """The web-chat widget runs on the shop's own site, so its socket skips the origin check."""
+    app = public_websockets if scope["path"].startswith("/ws/webchat/") else console_websockets
+    return await app(scope, receive, send)
+
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websockets})

@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("hooks/<slug:provider>/<slug:key>", channels_views.webhook, name="webhook"),
+    path("webchat/", include("omnia.channels.webchat.views")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("omnia.console.urls")),

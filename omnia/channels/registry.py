@@ -27,3 +27,6 @@ from omnia.channels.whatsapp.connector import WhatsAppConnector  # noqa: E402
 
 register(WhatsAppConnector())
 register(InstagramConnector())
+from omnia.channels.webchat.connector import WebchatConnector  # noqa: E402
+
+register(WebchatConnector())

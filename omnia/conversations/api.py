@@ -15,10 +15,14 @@ from django.db import IntegrityError
 from django.http import HttpRequest
 from ninja import Header, Query, Router, Status
 
-from omnia.conversations import actions, queries
+from omnia.conversations import actions, actions_canned, queries, queries_canned
 from omnia.conversations.errors import ConversationNotFound
 from omnia.conversations.schemas import (
     AssignIn,
+    CannedRenderOut,
+    CannedResponseIn,
+    CannedResponseOut,
+    CannedResponsePatchIn,
     ConversationDetailOut,
     ConversationOut,
     LabelsIn,
@@ -285,3 +289,88 @@ def merge_conversations(request: HttpRequest, conversation_id: int, payload: Mer
         raise ConversationNotFound(exc.message, field="other_id") from exc
     actions.check_merge_conversations(actor=actor, target=target, other=other)
     return _detail(conversation_id)
+
+
+# --- canned responses -----------------------------------------------------------------------------
+
+
+@router.get(
+    "/canned-responses",
+    response=list[CannedResponseOut],
+    summary='Canned responses: the composer\'s "/" search',
+    description=(
+        "`q` matches the start of the shortcut (a leading '/' is ignored) or a part of the title or text. "
+        "With `channel` (a provider) or `language` only those for it or for all are listed, the most "
+        "specific one per shortcut; shortcut matches first, then the ones for exactly this channel and "
+        "language. Inactive ones only with `include_inactive=true`. At most 50."
+    ),
+)
+def list_canned_responses(
+    request: HttpRequest, q: str = "", channel: str = "", language: str = "", include_inactive: bool = False
+) -> list[CannedResponseOut]:
+    authorize(actor_of(request), Section.INBOX)
+    found = queries_canned.search_canned(
+        q, provider=channel.strip().lower(), language=language.strip().lower(), include_inactive=include_inactive
+    )
+    return [CannedResponseOut.of(canned) for canned in found]
+
+
+@router.post(
+    "/canned-responses",
+    response={201: CannedResponseOut},
+    summary="Save a canned response (owners and managers)",
+    description=(
+        "Variables: {{customer.first_name}}, last_name, full_name, city, loyalty_card; {{order.number}}, "
+        "total, status. Any other {{…}} is refused with 422 CANNED_VARIABLE_UNKNOWN; the same shortcut for "
+        "the same channel and language with 409 CANNED_SHORTCUT_TAKEN."
+    ),
+)
+def create_canned_response(request: HttpRequest, payload: CannedResponseIn) -> Status[CannedResponseOut]:
+    actor = actor_of(request)
+    authorize(actor, Section.SETTINGS, write=True)
+    canned = actions_canned.check_create_canned(actor=actor, **payload.model_dump())
+    return Status(201, CannedResponseOut.of(canned))
+
+
+@router.patch(
+    "/canned-responses/{canned_id}", response=CannedResponseOut, summary="Change the fields sent (owners, managers)"
+)
+def update_canned_response(request: HttpRequest, canned_id: int, payload: CannedResponsePatchIn) -> CannedResponseOut:
+    actor = actor_of(request)
+    authorize(actor, Section.SETTINGS, write=True)
+    canned = queries_canned.get_canned(canned_id)
+    fields = payload.model_dump(exclude_unset=True)
+    for name in ("channel", "language"):  # null means "all", like ""
+        if name in fields and fields[name] is None:
+            fields[name] = ""
+    for name, value in fields.items():
+        if value is None:
+            raise ValidationFailed(f"{name} cannot be null.", field=name)
+    return CannedResponseOut.of(actions_canned.check_update_canned(actor=actor, canned=canned, **fields))
+
+
+@router.delete("/canned-responses/{canned_id}", response={204: None}, summary="Delete (owners and managers)")
+def delete_canned_response(request: HttpRequest, canned_id: int) -> Status[None]:
+    actor = actor_of(request)
+    authorize(actor, Section.SETTINGS, write=True)
+    actions_canned.check_delete_canned(actor=actor, canned=queries_canned.get_canned(canned_id))
+    return Status(204, None)
+
+
+@router.post(
+    "/conversations/{conversation_id}/canned/{canned_id}/render",
+    response=CannedRenderOut,
+    summary="A canned response filled in for the conversation's customer",
+    description=(
+        "Customer variables are filled in; order variables are not supported here yet (orders live in a "
+        "layer above the inbox) and stay as written, listed in `missing`. Inactive responses → 404."
+    ),
+)
+def render_canned_response(request: HttpRequest, conversation_id: int, canned_id: int) -> CannedRenderOut:
+    authorize(actor_of(request), Section.INBOX)
+    conversation = queries.get_conversation(conversation_id)
+    canned = queries_canned.get_canned(canned_id, active_only=True)
+    return CannedRenderOut(
+        text=queries_canned.render_canned(canned.text, customer=conversation.customer),
+        missing=queries_canned.missing_variables(canned.text),
+    )

@@ -8,7 +8,10 @@ class ConversationsConfig(AppConfig):
     verbose_name = _("Conversations")
 
     def ready(self) -> None:
+        from omnia.conversations import handlers
         from omnia.customers import registry as customers_registry
+
+        handlers.register()
 
         # A customer merge moves the customer's conversations too.
         customers_registry.register_customer_reference("conversations.Conversation", "customer")

@@ -118,3 +118,91 @@ class Message(models.Model):
             models.UniqueConstraint(fields=["idempotency_key"], name="message_idempotency_key_once"),
         ]
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+
+class CannedResponse(models.Model):
+    """A saved reply an operator inserts with "/shortcut"; its text may hold {{customer.first_name}}-style
+    variables from a fixed allow-list (checked when it is saved)."""
+
+    class Language(models.TextChoices):
+        ANY = "", _("Any language")
+        RU = "ru", _("Russian")
+        KK = "kk", _("Kazakh")
+        EN = "en", _("English")
+
+    shortcut = models.SlugField(_("shortcut"), max_length=50, allow_unicode=False)
+    title = models.CharField(_("title"), max_length=120)
+    text = models.TextField(_("text"))
+    channel = models.CharField(
+        _("channel"), max_length=16, blank=True, help_text=_("A provider (telegram, whatsapp…); empty: every channel.")
+    )
+    language = models.CharField(_("language"), max_length=8, blank=True, choices=Language.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated"))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("canned response")
+        verbose_name_plural = _("canned responses")
+        ordering = ["shortcut", "channel", "language", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shortcut", "channel", "language"], name="canned_shortcut_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
+
+
+class OperatorStatus(models.Model):
+    """Whether a person takes new conversations now, how many at once, and from which teams."""
+
+    class Presence(models.TextChoices):
+        ONLINE = "online", _("Online")
+        AWAY = "away", _("Away")
+        OFFLINE = "offline", _("Offline")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operator_status")
+    status = models.CharField(_("status"), max_length=8, choices=Presence.choices, default=Presence.OFFLINE)
+    max_concurrent = models.PositiveSmallIntegerField(
+        _("open conversations at once"), default=5, help_text=_("Routing stops giving new ones at this many.")
+    )
+    teams = models.JSONField(_("teams"), default=list, blank=True)
+    last_assigned_at = models.DateTimeField(_("last assigned"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"))
+
+    class Meta:
+        verbose_name = _("operator status")
+        verbose_name_plural = _("operator statuses")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.status}"
+
+
+class ConversationEvent(models.Model):
+    """What happened to a conversation and when, for SLA reporting (append-only)."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("Opened")
+        FIRST_RESPONSE = "first_response", _("First response")
+        RESOLVED = "resolved", _("Resolved")
+        REOPENED = "reopened", _("Reopened")
+        SLA_BREACHED = "sla_breached", _("First response overdue")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["kind", "at"]), models.Index(fields=["conversation", "kind"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation"], condition=Q(kind="opened"), name="conversation_opened_once"
+            ),
+        ]

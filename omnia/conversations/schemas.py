@@ -8,7 +8,7 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import AwareDatetime, Field
 
-from omnia.conversations.models import Conversation, Message
+from omnia.conversations.models import CannedResponse, Conversation, Message
 
 PriorityName = Literal["low", "normal", "high", "urgent"]
 StatusName = Literal["open", "pending", "snoozed", "resolved"]
@@ -175,3 +175,56 @@ class MoveIn(Schema):
 
 class MergeIn(Schema):
     other_id: int = Field(description="The conversation whose messages move into the one in the path")
+
+
+# --- canned responses -------------------------------------------------------------------------
+
+CannedLanguage = Literal["", "ru", "kk", "en"]
+
+
+class CannedResponseOut(Schema):
+    id: int
+    shortcut: str = Field(description='Typed after "/" in the composer')
+    title: str
+    text: str = Field(description="May hold {{customer.first_name}}, {{order.number}}… (see the allow-list)")
+    channel: str = Field(description='A provider, or "" for every channel')
+    language: str = Field(description='ru, kk, en, or "" for every language')
+    is_active: bool
+    created_by: int | None
+    updated_at: dt.datetime
+
+    @staticmethod
+    def of(c: CannedResponse) -> CannedResponseOut:
+        return CannedResponseOut(
+            id=c.pk,
+            shortcut=c.shortcut,
+            title=c.title,
+            text=c.text,
+            channel=c.channel,
+            language=c.language,
+            is_active=c.is_active,
+            created_by=c.created_by_id,
+            updated_at=c.updated_at,
+        )
+
+
+class CannedResponseIn(Schema):
+    shortcut: str
+    title: str
+    text: str
+    channel: str = ""
+    language: CannedLanguage = ""
+
+
+class CannedResponsePatchIn(Schema):
+    shortcut: str | None = None
+    title: str | None = None
+    text: str | None = None
+    channel: str | None = None
+    language: CannedLanguage | None = None
+    is_active: bool | None = None
+
+
+class CannedRenderOut(Schema):
+    text: str = Field(description="Filled in for the conversation's customer")
+    missing: list[str] = Field(description="Variables left as written because no value is known (order.*)")

@@ -1,0 +1,1 @@
+"""Web chat: the embeddable site widget, talking to Omnia over a WebSocket."""
