@@ -27,7 +27,10 @@ def webhook(request: HttpRequest, provider: str, key: str) -> HttpResponse:
     channel = queries.get_active_channel(provider=provider, key=key)
     if channel is None:
         return _error(404, "CHANNEL_NOT_FOUND", "No active channel with this provider and key.")
-    connector = connector_for(channel.provider)
+    try:
+        connector = connector_for(channel.provider)
+    except LookupError:
+        return _error(404, "WEBHOOK_NOT_SUPPORTED", f"{channel.get_provider_display()} channels take no webhooks.")
     if request.method == "GET":
         challenge = connector.handshake(credentials=channel.credentials, query=request.GET)
         if challenge is None:

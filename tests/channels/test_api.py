@@ -273,3 +273,18 @@ def test_writes_need_the_settings_write_scope(client: Client, role: str) -> None
 @pytest.mark.parametrize(("method", "path", "data"), [e for e in ENDPOINTS if "{id}" in e[1]])
 def test_an_unknown_channel_is_404(client: Client, token: str, method: str, path: str, data: Any) -> None:
     assert_error(call(client, method, path.format(id=999_999), token, data=data), 404, "CHANNEL_NOT_FOUND")
+
+
+@pytest.mark.django_db
+def test_a_webhook_for_a_provider_without_webhooks_is_a_clear_404_not_a_500() -> None:
+    from django.test import Client
+
+    from omnia.channels.models import Channel
+    from omnia.core import clock
+
+    Channel.objects.create(provider="email", name="Mailbox", key="mailbox", created_at=clock.now())
+
+    response = Client().post("/hooks/email/mailbox", data=b"{}", content_type="application/json")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "WEBHOOK_NOT_SUPPORTED"
