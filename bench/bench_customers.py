@@ -89,7 +89,7 @@ def main() -> None:
         loaded = time.perf_counter() - started
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")  # what autovacuum does soon after a bulk load
+                cursor.execute("VACUUM ANALYZE")  # what autovacuum does soon after a bulk load
 
         from omnia.customers.models import Identity, SearchToken
 
