@@ -1,6 +1,7 @@
 """do_resolve_identity: the one way a handle becomes a customer."""
 
 import threading
+from typing import Any
 
 import pytest
 
@@ -130,3 +131,12 @@ def test_two_deliveries_of_one_new_handle_at_once_make_one_card() -> None:
     assert results[0].customer.pk == results[1].customer.pk
     assert Customer.objects.count() == 1
     assert Identity.objects.filter(kind="whatsapp").count() == 1
+
+
+def test_a_returning_handle_is_resolved_with_one_read_and_no_write(django_assert_num_queries: Any) -> None:
+    first = actions.do_resolve_identity(kind="telegram", value="777", channel="telegram")
+
+    with django_assert_num_queries(1):
+        again = actions.do_resolve_identity(kind="telegram", value="777", channel="telegram")
+
+    assert again.customer == first.customer

@@ -21,7 +21,8 @@ Kind = Identity.Kind
 # Handles whose value is itself a phone number (WhatsApp's wa_id is the number's digits).
 PHONE_KINDS = frozenset({Kind.PHONE, Kind.WHATSAPP})
 _NUMERIC = re.compile(r"^\d{1,20}$")
-LAST_SEEN_RESOLUTION = dt.timedelta(minutes=1)
+# "Last seen" is informational (contacts are on the timeline): written at most hourly per handle.
+LAST_SEEN_RESOLUTION = dt.timedelta(hours=1)
 
 
 def normalize_identity(kind: str, raw: str, *, field: str = "value") -> str:
@@ -125,7 +126,7 @@ def _resolve_once(
     identity = _find(kind, normalized)
     if identity is not None:
         if at - identity.last_seen_at > LAST_SEEN_RESOLUTION:
-            # Written at most once a minute per handle: a chatty conversation does not write on every message.
+            # Written at most hourly per handle: a chatty conversation does not write on every message.
             Identity.objects.filter(pk=identity.pk, last_seen_at__lt=at).update(last_seen_at=at)
             identity.last_seen_at = at
         customer = _survivor(identity.customer)
@@ -189,6 +190,16 @@ def _resolve_once(
     )
 
 
+def _known_and_fresh(*, kind: str, value: str, phone: str | None, at: dt.datetime) -> Resolution | None:
+    """A known handle seen within the last hour, carrying no new phone: nothing to write."""
+    if phone:
+        return None
+    identity = _find(kind, normalize_identity(kind, value))
+    if identity is None or at - identity.last_seen_at > LAST_SEEN_RESOLUTION or identity.customer.is_merged:
+        return None
+    return Resolution(customer=identity.customer, identity=identity, created_customer=False, created_identity=False)
+
+
 class _RetryResolution(Exception):
     pass
 
@@ -223,6 +234,9 @@ def do_resolve_identity(
         "verified": verified,
         "at": at,
     }
+    known = _known_and_fresh(kind=kind, value=value, phone=phone, at=at or clock.now())
+    if known is not None:
+        return known  # the common case (a returning customer): one indexed read, no transaction
     try:
         return _resolve_once(**arguments)  # type: ignore[arg-type]
     except _RetryResolution:
