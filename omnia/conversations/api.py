@@ -16,7 +16,6 @@ from django.http import HttpRequest
 from ninja import Header, Query, Router, Status
 
 from omnia.conversations import actions, actions_canned, queries, queries_canned
-from omnia.conversations.errors import ConversationNotFound
 from omnia.conversations.schemas import (
     AssignIn,
     CannedRenderOut,
@@ -39,7 +38,6 @@ from omnia.core.errors import Conflict, ValidationFailed
 from omnia.core.pagination import Page, paginate
 from omnia.core.permissions import Section, actor_of, authorize
 from omnia.customers import queries as customers_queries
-from omnia.customers.errors import CustomerNotFound
 
 router = Router(tags=["inbox"])
 
@@ -265,10 +263,7 @@ def move_to_customer(request: HttpRequest, conversation_id: int, payload: MoveIn
     actor = actor_of(request)
     authorize(actor, Section.INBOX, write=True)
     conversation = queries.get_conversation(conversation_id)
-    try:
-        customer = customers_queries.get_customer(payload.customer_id)
-    except CustomerNotFound as exc:
-        raise CustomerNotFound(exc.message, field="customer_id") from exc
+    customer = customers_queries.get_customer(payload.customer_id, field="customer_id")
     actions.check_move_to_customer(actor=actor, conversation=conversation, customer=customer)
     return _detail(conversation_id)
 
@@ -283,10 +278,7 @@ def merge_conversations(request: HttpRequest, conversation_id: int, payload: Mer
     actor = actor_of(request)
     authorize(actor, Section.INBOX, write=True)
     target = queries.get_conversation(conversation_id)
-    try:
-        other = queries.get_conversation(payload.other_id)
-    except ConversationNotFound as exc:
-        raise ConversationNotFound(exc.message, field="other_id") from exc
+    other = queries.get_conversation(payload.other_id, field="other_id")
     actions.check_merge_conversations(actor=actor, target=target, other=other)
     return _detail(conversation_id)
 

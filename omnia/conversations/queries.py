@@ -53,12 +53,12 @@ def list_conversations(filters: ConversationFilters | None = None) -> QuerySet[C
     return qs.order_by(F("waiting_since").asc(nulls_last=True), "-last_message_at", "-id")
 
 
-def get_conversation(conversation_id: int) -> Conversation:
+def get_conversation(conversation_id: int, *, field: str = "conversation_id") -> Conversation:
     conversation = (
         Conversation.objects.select_related("customer", "channel", "assignee").filter(pk=conversation_id).first()
     )
     if conversation is None:
-        raise ConversationNotFound(f"No conversation #{conversation_id}.", field="conversation_id")
+        raise ConversationNotFound(f"No conversation #{conversation_id}.", field=field)
     return conversation
 
 

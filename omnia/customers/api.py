@@ -15,7 +15,6 @@ from ninja import Query, Router, Status
 from omnia.core.pagination import Page, paginate
 from omnia.core.permissions import Section, actor_of, authorize
 from omnia.customers import actions, queries
-from omnia.customers.errors import CustomerNotFound
 from omnia.customers.models import ChannelKind, Identity, TimelineEntry
 from omnia.customers.schemas import (
     AddressIn,
@@ -212,10 +211,7 @@ def merge_customers(request: HttpRequest, customer_id: int, payload: MergeIn) ->
     actor = actor_of(request)
     authorize(actor, Section.CUSTOMERS, write=True)
     survivor = queries.get_customer(customer_id)
-    try:
-        absorbed = queries.get_customer(payload.other_id)
-    except CustomerNotFound as exc:
-        raise CustomerNotFound(exc.message, field="other_id") from exc
+    absorbed = queries.get_customer(payload.other_id, field="other_id")
     merge = actions.check_merge(actor=actor, survivor=survivor, absorbed=absorbed)
     return MergedOut.of_merge(merge, queries.get_customer(customer_id))
 

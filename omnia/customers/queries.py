@@ -136,11 +136,11 @@ def list_cities() -> list[str]:
     return list(active_customers().exclude(city="").values_list("city", flat=True).distinct().order_by("city"))
 
 
-def get_customer(customer_id: int) -> Customer:
-    """The card (merged cards too: the caller may redirect to `merged_into`)."""
+def get_customer(customer_id: int, *, field: str = "customer_id") -> Customer:
+    """The card (merged cards too: the caller may redirect to `merged_into`); CUSTOMER_NOT_FOUND names `field`."""
     customer = Customer.objects.prefetch_related("identities", "addresses", "tags").filter(pk=customer_id).first()
     if customer is None:
-        raise CustomerNotFound(f"No customer #{customer_id}.", field="customer_id")
+        raise CustomerNotFound(f"No customer #{customer_id}.", field=field)
     return customer
 
 
