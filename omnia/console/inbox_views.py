@@ -225,7 +225,7 @@ def _composer_context(
     request: HttpRequest, conversation: Conversation, *, text: str = "", note: bool = False, **extra: Any
 ) -> dict[str, Any]:
     window = _reply_window(conversation)
-    closed = window is not None and not conversations_actions.reply_window_open(
+    closed = window is not None and not conversations_queries.reply_window_open(
         conversation, window=window, at=clock.now()
     )
     assignee = conversation.assignee

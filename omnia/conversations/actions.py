@@ -8,6 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from omnia.conversations import queries as conversations_queries
 from omnia.conversations.errors import ChannelInactive, EmptyMessage, ReplyWindowClosed
 from omnia.conversations.events import MessageQueued, MessageReceived, MessageStatusChanged
 from omnia.conversations.models import Conversation, Message
@@ -128,26 +129,6 @@ def do_receive_message(
     return message
 
 
-def reply_window_open(conversation: Conversation, *, window: dt.timedelta | None, at: dt.datetime) -> bool:
-    """Whether free text may be sent: the channel has no window, or the customer wrote within it."""
-    if window is None:
-        return True
-    last_in = (
-        Message.objects.filter(
-            conversation__customer_id=conversation.customer_id,
-            channel=conversation.channel,
-            direction=Message.Direction.IN,
-        )
-        .order_by("-created_at", "-id")
-        .values_list("sent_at", "created_at")
-        .first()
-    )
-    if last_in is None:
-        return False
-    customer_wrote_at = last_in[0] or last_in[1]  # the provider's time, else when we received it
-    return at - customer_wrote_at <= window
-
-
 @transaction.atomic
 def check_send_message(
     *,
@@ -174,7 +155,7 @@ def check_send_message(
     if not text and not template:
         raise EmptyMessage("Write a message.", field="text")
     now = clock.now()
-    if not template and not reply_window_open(conversation, window=window, at=now):
+    if not template and not conversations_queries.reply_window_open(conversation, window=window, at=now):
         raise ReplyWindowClosed(
             "The customer last wrote more than the channel allows for free text: choose an approved template.",
             field="text",

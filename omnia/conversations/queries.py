@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -100,3 +101,23 @@ def with_previews(conversations: QuerySet[Conversation]) -> QuerySet[Conversatio
     return conversations.annotate(
         preview=Subquery(last.values("text")[:1]), preview_direction=Subquery(last.values("direction")[:1])
     )
+
+
+def reply_window_open(conversation: Conversation, *, window: dt.timedelta | None, at: dt.datetime) -> bool:
+    """Whether free text may be sent: the channel has no window, or the customer wrote within it."""
+    if window is None:
+        return True
+    last_in = (
+        Message.objects.filter(
+            conversation__customer_id=conversation.customer_id,
+            channel=conversation.channel,
+            direction=Message.Direction.IN,
+        )
+        .order_by("-created_at", "-id")
+        .values_list("sent_at", "created_at")
+        .first()
+    )
+    if last_in is None:
+        return False
+    customer_wrote_at = last_in[0] or last_in[1]  # the provider's time, else when we received it
+    return at - customer_wrote_at <= window
