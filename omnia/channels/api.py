@@ -7,8 +7,6 @@ point at them): DELETE deactivates.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.http import HttpRequest
 from ninja import Router, Status
 
@@ -16,6 +14,7 @@ from omnia.channels import actions, queries
 from omnia.channels.models import Channel
 from omnia.channels.registry import connector_for
 from omnia.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
+from omnia.conversations.queries import ReplyRules
 from omnia.core.errors import NotFound
 from omnia.core.pagination import Page, paginate
 from omnia.core.permissions import Section, actor_of, authorize
@@ -23,13 +22,18 @@ from omnia.core.permissions import Section, actor_of, authorize
 router = Router(tags=["channels"])
 
 
-def reply_window_for(provider: str) -> dt.timedelta | None:
-    """How long after a customer's message the provider allows free text; None: no limit, or no
-    connector registered for the provider (nothing can be sent through it yet either)."""
+def reply_window_for(provider: str) -> ReplyRules:
+    """When the provider lets us write to a customer; no limits when no connector is registered for
+    the provider (nothing can be sent through it yet either)."""
     try:
-        return connector_for(provider).capabilities.reply_window
+        capabilities = connector_for(provider).capabilities
     except LookupError:
-        return None
+        return ReplyRules()
+    return ReplyRules(
+        window=capabilities.reply_window,
+        extended_window=capabilities.extended_window,
+        extended_tag=capabilities.extended_window_tag,
+    )
 
 
 def _channel(channel_id: int) -> Channel:

@@ -36,6 +36,11 @@ class InboundMessage:
     attachments: tuple[Attachment, ...] = ()
     reply_to_external_id: str = ""
     unsupported: str = ""  # set when the message type is not supported: shown to operators as such
+    # Threaded channels (e-mail): the ids of the thread this message answers (References, oldest first,
+    # then In-Reply-To if not among them).
+    references: tuple[str, ...] = ()
+    subject: str = ""
+    automatic: bool = False  # an auto-reply (out of office…): kept in its thread, never reopens it
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -71,6 +76,8 @@ class OutboundMessage:
     reply_to_external_id: str = ""
     template: Mapping[str, Any] | None = None  # WhatsApp: {"name", "language", "components"}
     tag: str = ""  # Instagram HUMAN_AGENT outside 24 h
+    subject: str = ""  # threaded channels (e-mail)
+    references: tuple[str, ...] = ()  # threaded channels: the thread's message ids, oldest first
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,8 @@ class SendResult:
 class ChannelCapabilities:
     reply_window: dt.timedelta | None = None  # free text only within this time after the last inbound
     extended_window: dt.timedelta | None = None  # e.g. Instagram HUMAN_AGENT tag: 7 days
+    extended_window_tag: str = ""  # the tag a message sent in the extended window carries
+    threaded: bool = False  # conversations follow the provider's threads (e-mail), not one per customer
     needs_template_outside_window: bool = False
     max_text_length: int = 4096
     messages_per_second: float = 20.0

@@ -50,6 +50,38 @@ def _rate_slot(channel_id: int, per_second: float, now: dt.datetime) -> dt.datet
     return None
 
 
+def _outbound(message: Message, *, threaded: bool) -> OutboundMessage:
+    """What the connector sends. In a threaded channel (e-mail) a reply answers the newest message of
+    its conversation in that channel: same subject, In-Reply-To and References."""
+    meta = message.meta or {}
+    subject, answers = str(meta.get("subject", "")), ""
+    references: tuple[str, ...] = ()
+    if threaded:
+        previous = (
+            Message.objects.filter(conversation_id=message.conversation_id, channel_id=message.channel_id)
+            .exclude(pk=message.pk)
+            .exclude(provider_message_id="")
+            .exclude(kind=Message.Kind.NOTE)
+            .order_by("-created_at", "-id")
+            .only("provider_message_id", "meta")
+            .first()
+        )
+        if previous is not None:
+            earlier = [str(ref) for ref in (previous.meta or {}).get("references", [])]
+            answers = previous.provider_message_id
+            references = (*[ref for ref in earlier if ref != answers], answers)
+            subject = subject or str((previous.meta or {}).get("subject", ""))
+    return OutboundMessage(
+        to=message.reply_to,
+        text=message.text,
+        template=message.template,
+        tag=str(meta.get("tag", "")),
+        subject=subject,
+        references=references,
+        reply_to_external_id=answers,
+    )
+
+
 def deliver(message_id: int) -> dt.datetime | None:
     """Try to send one outbox message. Returns when to try again, or None when done (sent, failed, not due)."""
     now = clock.now()
@@ -72,11 +104,11 @@ def deliver(message_id: int) -> dt.datetime | None:
         Message.objects.filter(pk=message.pk).update(next_attempt_at=wait)  # give the claim back
         return wait
     message.refresh_from_db(fields=["status", "attempts", "next_attempt_at"])
-    result = connector.send(
-        credentials=message.channel.credentials,
-        config=message.channel.config,
-        message=OutboundMessage(to=message.reply_to, text=message.text, template=message.template),
-    )
+    outbound = _outbound(message, threaded=connector.capabilities.threaded)
+    if connector.capabilities.threaded:  # kept so that a reply to this reply finds the whole thread
+        message.meta = {**(message.meta or {}), "subject": outbound.subject, "references": list(outbound.references)}
+        Message.objects.filter(pk=message.pk).update(meta=message.meta)
+    result = connector.send(credentials=message.channel.credentials, config=message.channel.config, message=outbound)
     if result.ok:
         conversations_actions.do_record_send_result(message=message, provider_message_id=result.provider_message_id)
         return None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
 from omnia.channels.base import BadPayload, InboundIgnored, InboundMessage, InboundStatus, WebhookRejected
+from omnia.channels.base import InboundEvent as InboundEventType
 from omnia.channels.models import Channel, InboundEvent
 from omnia.channels.registry import connector_for
 from omnia.conversations import actions as conversations_actions
@@ -35,7 +36,7 @@ def _store(channel: Channel, event_id: str, payload: dict[str, object]) -> Inbou
         return None  # delivered before: stored once
 
 
-def _apply_message(channel: Channel, event: InboundEvent, message: InboundMessage) -> None:
+def _apply_message(channel: Channel, event: InboundEvent, message: InboundMessage, *, threaded: bool) -> None:
     try:
         resolution = customers_actions.do_resolve_identity(
             kind=message.sender_kind,
@@ -49,7 +50,7 @@ def _apply_message(channel: Channel, event: InboundEvent, message: InboundMessag
         # A handle we cannot use (e.g. a malformed phone): keep the event, say why, lose nothing.
         event.status, event.error = InboundEvent.Status.FAILED, f"{exc.field}: {exc.message}"
         return
-    conversations_actions.do_receive_message(
+    stored = conversations_actions.do_receive_message(
         customer=resolution.customer,
         channel=channel,
         text=message.text,
@@ -58,8 +59,24 @@ def _apply_message(channel: Channel, event: InboundEvent, message: InboundMessag
         external_chat_id=message.external_chat_id,
         attachments=[a.__dict__ for a in message.attachments],
         unsupported=message.unsupported,
+        threaded=threaded,
+        references=message.references,
+        automatic=message.automatic,
+        meta=_meta(message),
     )
+    if stored is None and message.automatic:
+        event.status, event.error = InboundEvent.Status.PROCESSED, "an automatic reply outside any conversation"
+        return
     event.status = InboundEvent.Status.UNSUPPORTED if message.unsupported else InboundEvent.Status.PROCESSED
+
+
+def _meta(message: InboundMessage) -> dict[str, object]:
+    meta: dict[str, object] = {}
+    if message.subject:
+        meta["subject"] = message.subject
+    if message.references:
+        meta["references"] = list(message.references)
+    return meta
 
 
 @transaction.atomic
@@ -70,7 +87,17 @@ def ingest_webhook(*, channel: Channel, headers: Mapping[str, str], body: bytes)
     """
     connector = connector_for(channel.provider)
     connector.verify(credentials=channel.credentials, headers=headers, body=body)
-    events = connector.parse(body=body, config=channel.config)
+    return ingest_events(channel=channel, events=connector.parse(body=body, config=channel.config))
+
+
+@transaction.atomic
+def ingest_events(*, channel: Channel, events: Iterable[InboundEventType]) -> IngestResult:
+    """Store parsed events (each once per channel) and apply them to customers and conversations.
+
+    The webhook view calls it through ingest_webhook; pollers (the IMAP mailbox) call it directly,
+    in the same transaction as their own bookkeeping.
+    """
+    threaded = connector_for(channel.provider).capabilities.threaded
     stored = duplicates = 0
     for parsed in events:
         payload = dict(getattr(parsed, "raw", {}) or {"event": parsed.__class__.__name__})
@@ -80,7 +107,7 @@ def ingest_webhook(*, channel: Channel, headers: Mapping[str, str], body: bytes)
             continue
         stored += 1
         if isinstance(parsed, InboundMessage):
-            _apply_message(channel, event, parsed)
+            _apply_message(channel, event, parsed, threaded=threaded)
         elif isinstance(parsed, InboundStatus):
             known = conversations_actions.do_update_delivery_status(
                 channel=channel,
@@ -96,4 +123,4 @@ def ingest_webhook(*, channel: Channel, headers: Mapping[str, str], body: bytes)
     return IngestResult(stored=stored, duplicates=duplicates)
 
 
-__all__ = ["BadPayload", "IngestResult", "WebhookRejected", "ingest_webhook"]
+__all__ = ["BadPayload", "IngestResult", "WebhookRejected", "ingest_events", "ingest_webhook"]

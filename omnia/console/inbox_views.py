@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from omnia.accounts import queries as accounts_queries
+from omnia.channels import api as channels_api
 from omnia.channels import queries as channels_queries
 from omnia.channels.registry import connector_for
 from omnia.console.views import section_required
@@ -31,6 +32,7 @@ from omnia.conversations import actions as conversations_actions
 from omnia.conversations import queries as conversations_queries
 from omnia.conversations.errors import ConversationNotFound
 from omnia.conversations.models import Conversation
+from omnia.conversations.queries import ReplyRules
 from omnia.core import clock, permissions
 from omnia.core.errors import DomainError
 from omnia.core.money import format_money
@@ -153,6 +155,10 @@ def _rows(conversations: list[Conversation], now: dt.datetime) -> list[dict[str,
         }
         for c in conversations
     ]
+
+
+def _rules(conversation: Conversation) -> ReplyRules:
+    return channels_api.reply_window_for(conversation.channel.provider)
 
 
 def _reply_window(conversation: Conversation) -> dt.timedelta | None:
@@ -350,6 +356,8 @@ def send(request: HttpRequest, conversation_id: int) -> HttpResponse:
                 conversation=current,
                 text=text,
                 window=_reply_window(current),
+                extended_window=_rules(current).extended_window,
+                extended_tag=_rules(current).extended_tag,
                 idempotency_key=request.POST.get("idempotency_key") or None,
             )
     except DomainError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -10,7 +11,12 @@ from django.db.models import F
 
 from omnia.conversations import queries as conversations_queries
 from omnia.conversations.errors import ChannelInactive, EmptyMessage, ReplyWindowClosed
-from omnia.conversations.events import MessageQueued, MessageReceived, MessageStatusChanged
+from omnia.conversations.events import (
+    ConversationStatusChanged,
+    MessageQueued,
+    MessageReceived,
+    MessageStatusChanged,
+)
 from omnia.conversations.models import Conversation, Message
 from omnia.core import clock
 from omnia.core.errors import ValidationFailed
@@ -34,30 +40,78 @@ def _push(conversation: Conversation, kind: str, **data: Any) -> None:
     publish_on_commit(RealtimeUpdate(topic=f"inbox:conversation:{conversation.pk}", kind=kind, data=payload))
 
 
-def _open_conversation(*, customer: Customer, channel: Any, at: dt.datetime, external_thread_id: str) -> Conversation:
-    """The conversation a new inbound message belongs to, per the channel's reply policy."""
-    latest = (
-        Conversation.objects.select_for_update()
-        .filter(customer=customer, channel=channel)
-        .order_by("-last_message_at", "-id")
+def _reopen(conversation: Conversation, *, channel: Any, at: dt.datetime) -> Conversation:
+    """A new inbound message reopens a pending, snoozed or resolved conversation; a resolved one gets
+    a fresh first-response target and a "reopened" reporting event."""
+    if conversation.status == Conversation.Status.OPEN:
+        return conversation
+    was = conversation.status
+    if was == Conversation.Status.RESOLVED:
+        conversation.resolved_at = None
+        conversation.first_response_at = None
+        conversation.first_response_due = at + dt.timedelta(minutes=channel.first_response_minutes)
+    conversation.status = Conversation.Status.OPEN
+    conversation.snoozed_until = None
+    conversation.save(
+        update_fields=["status", "snoozed_until", "resolved_at", "first_response_at", "first_response_due"]
+    )
+    publish_on_commit(ConversationStatusChanged(conversation_id=conversation.pk, old=was, new=conversation.status))
+    _push(conversation, "conversation.status", status=conversation.status)
+    return conversation
+
+
+def _threaded_conversation(*, channel: Any, references: Sequence[str]) -> Conversation | None:
+    """The conversation holding the newest message this one answers (e-mail In-Reply-To/References)."""
+    refs = [ref for ref in references if ref][:50]
+    if not refs:
+        return None
+    found = (
+        Message.objects.filter(channel=channel, provider_message_id__in=refs)
+        .order_by("-created_at", "-id")
+        .values_list("conversation_id", flat=True)
         .first()
     )
-    if latest is not None and (
-        latest.status != Conversation.Status.RESOLVED or channel.reply_policy == channel.ReplyPolicy.CONTINUE
-    ):
-        if latest.status in (Conversation.Status.RESOLVED, Conversation.Status.SNOOZED, Conversation.Status.PENDING):
-            # A new inbound message reopens it, with a fresh first-response target if it was resolved.
-            if latest.status == Conversation.Status.RESOLVED:
-                latest.resolved_at = None
-                latest.first_response_at = None
-                latest.first_response_due = at + dt.timedelta(minutes=channel.first_response_minutes)
-            latest.status = Conversation.Status.OPEN
-            latest.snoozed_until = None
-            latest.save(
-                update_fields=["status", "snoozed_until", "resolved_at", "first_response_at", "first_response_due"]
-            )
-            _push(latest, "conversation.status", status=latest.status)
+    return None if found is None else Conversation.objects.select_for_update().get(pk=found)
+
+
+def _open_conversation(
+    *,
+    customer: Customer,
+    channel: Any,
+    at: dt.datetime,
+    external_thread_id: str,
+    threaded: bool = False,
+    references: Sequence[str] = (),
+    reopen: bool = True,
+) -> Conversation | None:
+    """The conversation a new inbound message belongs to.
+
+    Threaded channels (e-mail) follow the provider's thread: a reply joins the conversation of the
+    message it answers, anything else starts a new one. Other channels follow the channel's reply
+    policy: continue the customer's latest conversation, or start a new one once it was resolved.
+    With reopen=False (an auto-reply) nothing is opened or reopened: None when there is nothing to join.
+    """
+    if threaded:
+        latest = _threaded_conversation(channel=channel, references=references)
+        if latest is not None and latest.customer_id != customer.pk:
+            latest = None  # someone else answering in the thread: their own conversation
+    else:
+        latest = (
+            Conversation.objects.select_for_update()
+            .filter(customer=customer, channel=channel)
+            .order_by("-last_message_at", "-id")
+            .first()
+        )
+        if (
+            latest is not None
+            and latest.status == Conversation.Status.RESOLVED
+            and channel.reply_policy != channel.ReplyPolicy.CONTINUE
+        ):
+            latest = None
+    if not reopen:
         return latest
+    if latest is not None:
+        return _reopen(latest, channel=channel, at=at)
     return Conversation.objects.create(
         customer=customer,
         channel=channel,
@@ -81,10 +135,16 @@ def do_receive_message(
     external_chat_id: str,
     attachments: list[dict[str, Any]] | None = None,
     unsupported: str = "",
+    threaded: bool = False,
+    references: Sequence[str] = (),
+    automatic: bool = False,
+    meta: dict[str, Any] | None = None,
 ) -> Message | None:
-    """Append an inbound message to the customer's open conversation (opening one if needed).
+    """Append an inbound message to the customer's conversation (opening or reopening one as needed).
 
-    Returns None when this provider message id was stored before (a retried delivery).
+    An automatic message (an out-of-office reply) joins its conversation without reopening it or
+    counting as unread. Returns None when this provider message id was stored before (a retried
+    delivery), or for an automatic message with no conversation to join.
     """
     now = clock.now()
     if (
@@ -92,7 +152,20 @@ def do_receive_message(
         and Message.objects.filter(channel=channel, provider_message_id=provider_message_id).exists()
     ):
         return None  # delivered before: it must not reopen or open anything
-    conversation = _open_conversation(customer=customer, channel=channel, at=now, external_thread_id=external_chat_id)
+    conversation = _open_conversation(
+        customer=customer,
+        channel=channel,
+        at=now,
+        external_thread_id=external_chat_id,
+        threaded=threaded,
+        references=references,
+        reopen=not automatic,
+    )
+    if conversation is None:
+        return None
+    message_meta = dict(meta or {})
+    if automatic:
+        message_meta["automatic"] = True
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -106,15 +179,19 @@ def do_receive_message(
                 provider_message_id=provider_message_id,
                 created_at=now,
                 sent_at=sent_at,
+                meta=message_meta,
             )
     except IntegrityError:
         return None
-    Conversation.objects.filter(pk=conversation.pk).update(
-        last_message_at=now,
-        unread_count=F("unread_count") + 1,
-        external_thread_id=external_chat_id,
-    )
-    Conversation.objects.filter(pk=conversation.pk, waiting_since__isnull=True).update(waiting_since=now)
+    if automatic:
+        Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now)
+    else:
+        Conversation.objects.filter(pk=conversation.pk).update(
+            last_message_at=now,
+            unread_count=F("unread_count") + 1,
+            external_thread_id=external_chat_id,
+        )
+        Conversation.objects.filter(pk=conversation.pk, waiting_since__isnull=True).update(waiting_since=now)
     customers_actions.do_record_timeline(
         customer=customer,
         kind="message",
@@ -129,6 +206,24 @@ def do_receive_message(
     return message
 
 
+def _route(conversation: Conversation, via: Any | None) -> conversations_queries.ReplyChannel:
+    """Where a reply goes: the conversation's channel, or another channel of this customer's (with consent)."""
+    if via is None or via.pk == conversation.channel_id:
+        return conversations_queries.ReplyChannel(
+            channel=conversation.channel, to=conversation.external_thread_id, allowed=True
+        )
+    option = next((o for o in conversations_queries.reply_channels(conversation) if o.channel.pk == via.pk), None)
+    if option is None:
+        raise ValidationFailed(
+            f"{via} cannot reach this customer: they have no handle there.", field="channel", code="CHANNEL_UNREACHABLE"
+        )
+    if not option.allowed:
+        raise ValidationFailed(
+            f"The customer withdrew consent to service messages through {via}.", field="channel", code="NO_CONSENT"
+        )
+    return option
+
+
 @transaction.atomic
 def check_send_message(
     *,
@@ -136,47 +231,66 @@ def check_send_message(
     conversation: Conversation,
     text: str = "",
     window: dt.timedelta | None = None,
+    extended_window: dt.timedelta | None = None,
+    extended_tag: str = "",
     template: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
     send_after: dt.datetime | None = None,
+    via: Any | None = None,
 ) -> Message:
-    """Queue a reply in the conversation's channel (the outbox); the delivery task sends it.
+    """Queue a reply (the outbox); the delivery task sends it.
 
-    The same idempotency key returns the message queued the first time. Outside the channel's reply
-    window free text is refused (REPLY_WINDOW_CLOSED): an approved template must be chosen.
+    It goes through the conversation's channel, or through `via`, another channel that reaches the
+    same customer (e.g. answer an Instagram question by WhatsApp) where they have not withdrawn
+    consent. The same idempotency key returns the message queued the first time. Outside the
+    channel's reply window (`window`, for the channel it goes through) free text is refused
+    (REPLY_WINDOW_CLOSED) unless it is still within `extended_window`, where it carries
+    `extended_tag` (Instagram's HUMAN_AGENT); beyond that an approved template must be chosen.
     """
-    if not conversation.channel.is_active:
-        raise ChannelInactive(f"{conversation.channel} is switched off: connect it again to reply.", field="channel")
     if idempotency_key:
         existing = Message.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing
+    route = _route(conversation, via)
+    if not route.channel.is_active:
+        raise ChannelInactive(f"{route.channel} is switched off: connect it again to reply.", field="channel")
     text = (text or "").strip()
     if not text and not template:
         raise EmptyMessage("Write a message.", field="text")
     now = clock.now()
-    if not template and not conversations_queries.reply_window_open(conversation, window=window, at=now):
-        raise ReplyWindowClosed(
-            "The customer last wrote more than the channel allows for free text: choose an approved template.",
-            field="text",
-        )
+    meta: dict[str, Any] = {}
+    if not template and not conversations_queries.reply_window_open(
+        conversation, window=window, at=now, channel=route.channel
+    ):
+        if extended_window is not None and conversations_queries.reply_window_open(
+            conversation, window=extended_window, at=now, channel=route.channel
+        ):
+            meta["tag"] = extended_tag
+        else:
+            raise ReplyWindowClosed(
+                "The customer last wrote more than the channel allows for free text: choose an approved template.",
+                field="text",
+            )
+    if route.channel.pk != conversation.channel_id:
+        meta["switched_from"] = conversation.channel.provider
     message = Message.objects.create(
         conversation=conversation,
-        channel=conversation.channel,
+        channel=route.channel,
         direction=Message.Direction.OUT,
         text=text,
         template=template,
         status=Message.Status.SCHEDULED if send_after else Message.Status.QUEUED,
         author=getattr(actor, "audit_user", None),
-        reply_to=conversation.external_thread_id,
+        reply_to=route.to,
         created_at=now,
         send_after=send_after,
         next_attempt_at=send_after or now,
         idempotency_key=idempotency_key or None,
+        meta=meta,
     )
     updates: dict[str, Any] = {"last_message_at": now, "waiting_since": None, "unread_count": 0}
-    if conversation.first_response_at is None:
-        updates["first_response_at"] = now
+    if conversation.first_response_at is None and send_after is None:
+        updates["first_response_at"] = now  # a message scheduled for later is not an answer yet
     if conversation.assignee_id is None and getattr(actor, "audit_user", None) is not None:
         updates["assignee"] = actor.audit_user
     Conversation.objects.filter(pk=conversation.pk).update(**updates)
@@ -308,9 +422,17 @@ def check_set_status(
         conversation.resolved_at = conversation.resolved_at if conversation.status == status else now
     else:
         conversation.resolved_at = None
+    was = conversation.status
     conversation.status = status
     conversation.snoozed_until = snoozed_until
     conversation.save(update_fields=["status", "snoozed_until", "resolved_at"])
+    if was != status:
+        user = getattr(actor, "audit_user", None)
+        publish_on_commit(
+            ConversationStatusChanged(
+                conversation_id=conversation.pk, old=was, new=status, actor_id=getattr(user, "pk", None)
+            )
+        )
     _push(conversation, "conversation.status", status=status)
     return conversation
 

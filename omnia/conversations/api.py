@@ -6,7 +6,6 @@ shape in omnia.api (CONVERSATION_NOT_FOUND → 404, REPLY_WINDOW_CLOSED → 409,
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -41,10 +40,10 @@ from omnia.customers import queries as customers_queries
 
 router = Router(tags=["inbox"])
 
-ReplyWindowLookup = Callable[[str], dt.timedelta | None]
+ReplyWindowLookup = Callable[[str], queries.ReplyRules]
 
 
-def _window_not_wired(provider: str) -> dt.timedelta | None:
+def _window_not_wired(provider: str) -> queries.ReplyRules:
     raise RuntimeError("omnia.api must wire the reply-window lookup: conversations.api.use_reply_window(…)")
 
 
@@ -58,6 +57,18 @@ def use_reply_window(lookup: ReplyWindowLookup) -> None:
     """
     global _reply_window_for  # set once, when omnia.api mounts this router
     _reply_window_for = lookup
+
+
+def _rules_arguments(payload: MessageIn, conversation: Any, via: Any | None) -> dict[str, Any]:
+    """The reply window of the channel the message goes through (none applies to a template)."""
+    if payload.template:
+        return {}
+    rules = _reply_window_for((via or conversation.channel).provider)
+    return {
+        "window": rules.window,
+        "extended_window": rules.extended_window,
+        "extended_tag": rules.extended_tag,
+    }
 
 
 def _detail(conversation_id: int) -> ConversationDetailOut:
@@ -147,12 +158,14 @@ def send_message(
     key = (idempotency_key or "").strip() or None
     if key is not None and len(key) > 100:
         raise ValidationFailed("An Idempotency-Key has at most 100 characters.", field="Idempotency-Key")
+    via = queries.get_channel(payload.channel_id) if payload.channel_id is not None else None
     arguments: dict[str, Any] = {
         "actor": actor,
         "conversation": conversation,
         "text": payload.text,
         "template": payload.template,
-        "window": None if payload.template else _reply_window_for(conversation.channel.provider),
+        "via": via,
+        **_rules_arguments(payload, conversation, via),
         "idempotency_key": key,
         "send_after": payload.send_after,
     }

@@ -20,3 +20,11 @@ class MessageStatusChanged:
     conversation_id: int
     message_id: int
     status: str
+
+
+@dataclass(frozen=True)
+class ConversationStatusChanged:
+    conversation_id: int
+    old: str
+    new: str
+    actor_id: int | None = None

@@ -7,7 +7,7 @@ undoes the message that triggered it nor stops the others.
 from __future__ import annotations
 
 from omnia.conversations import routing
-from omnia.conversations.events import MessageQueued, MessageReceived
+from omnia.conversations.events import ConversationStatusChanged, MessageQueued, MessageReceived
 from omnia.conversations.models import Conversation
 from omnia.core.events import subscribe
 
@@ -30,7 +30,14 @@ def _record_first_response(event: MessageQueued) -> None:
     routing.do_record_first_response(message_id=event.message_id)
 
 
+def _record_status_change(event: ConversationStatusChanged) -> None:
+    routing.do_record_status_change(
+        conversation_id=event.conversation_id, old=event.old, new=event.new, actor_id=event.actor_id
+    )
+
+
 def register() -> None:
     subscribe(MessageReceived, _record_opened)
     subscribe(MessageReceived, _route_new_conversation)
     subscribe(MessageQueued, _record_first_response)
+    subscribe(ConversationStatusChanged, _record_status_change)

@@ -106,6 +106,11 @@ class Message(models.Model):
     error = models.TextField(blank=True)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
     template = models.JSONField(null=True, blank=True, help_text="An approved template (WhatsApp outside 24 h)")
+    meta = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Provider details: e-mail subject and references, a message tag, an auto-reply mark",
+    )
 
     class Meta:
         ordering = ["created_at", "id"]

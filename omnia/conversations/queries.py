@@ -11,6 +11,8 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from omnia.conversations.errors import ConversationNotFound
 from omnia.conversations.models import Conversation, Message
+from omnia.core.errors import NotFound
+from omnia.customers.queries import may_contact
 
 
 @dataclass(frozen=True)
@@ -103,14 +105,28 @@ def with_previews(conversations: QuerySet[Conversation]) -> QuerySet[Conversatio
     )
 
 
-def reply_window_open(conversation: Conversation, *, window: dt.timedelta | None, at: dt.datetime) -> bool:
-    """Whether free text may be sent: the channel has no window, or the customer wrote within it."""
+@dataclass(frozen=True)
+class ReplyRules:
+    """When a channel lets us write to a customer: free text within `window` after their last message
+    (None: always); beyond it, up to `extended_window`, only messages carrying `extended_tag`
+    (Instagram's HUMAN_AGENT); beyond that, only an approved template."""
+
+    window: dt.timedelta | None = None
+    extended_window: dt.timedelta | None = None
+    extended_tag: str = ""
+
+
+def reply_window_open(
+    conversation: Conversation, *, window: dt.timedelta | None, at: dt.datetime, channel: Any = None
+) -> bool:
+    """Whether free text may be sent through `channel` (default: the conversation's): the channel has
+    no window, or the customer wrote through it within the window."""
     if window is None:
         return True
     last_in = (
         Message.objects.filter(
             conversation__customer_id=conversation.customer_id,
-            channel=conversation.channel,
+            channel=channel if channel is not None else conversation.channel,
             direction=Message.Direction.IN,
         )
         .order_by("-created_at", "-id")
@@ -121,3 +137,64 @@ def reply_window_open(conversation: Conversation, *, window: dt.timedelta | None
         return False
     customer_wrote_at = last_in[0] or last_in[1]  # the provider's time, else when we received it
     return at - customer_wrote_at <= window
+
+
+@dataclass(frozen=True)
+class ReplyChannel:
+    """A channel a reply in this conversation may go through, where to, and whether it may now."""
+
+    channel: Any
+    to: str
+    allowed: bool
+    reason: str = ""  # why not: "no_consent"
+
+
+# Which of the customer's handles a channel of each provider can reach (WhatsApp reaches a phone).
+REACHABLE_KINDS: dict[str, tuple[str, ...]] = {
+    "whatsapp": ("whatsapp", "phone"),
+    "telegram": ("telegram",),
+    "instagram": ("instagram",),
+    "email": ("email",),
+    "webchat": ("webchat",),
+    "viber": ("viber",),
+    "vk": ("vk",),
+    "sms": ("phone",),
+}
+
+
+def _channel_model() -> Any:
+    """channels.Channel: that app sits above this one, so it is reached through the foreign key."""
+    return Conversation._meta.get_field("channel").related_model
+
+
+def get_channel(channel_id: int, *, field: str = "channel_id") -> Any:
+    """A connected channel by id (for replying through it)."""
+    channel = _channel_model().objects.filter(pk=channel_id).first()
+    if channel is None:
+        raise NotFound("No such channel.", field=field, code="CHANNEL_NOT_FOUND")
+    return channel
+
+
+def reply_channels(conversation: Conversation) -> list[ReplyChannel]:
+    """The conversation's own channel first, then every other active channel that reaches one of the
+    customer's handles; a channel the customer withdrew service-message consent for is not allowed."""
+    customer = conversation.customer
+    handles: dict[str, str] = {}
+    for kind, value in customer.identities.order_by("-last_seen_at", "-id").values_list("kind", "value"):
+        handles.setdefault(kind, value)
+    latest_thread = dict(
+        Conversation.objects.filter(customer=customer)
+        .exclude(external_thread_id="")
+        .order_by("last_message_at", "id")
+        .values_list("channel_id", "external_thread_id")
+    )  # the newest per channel wins
+    options = [ReplyChannel(channel=conversation.channel, to=conversation.external_thread_id, allowed=True)]
+    for channel in _channel_model().objects.filter(is_active=True).exclude(pk=conversation.channel_id):
+        to = latest_thread.get(channel.pk) or next(
+            (handles[kind] for kind in REACHABLE_KINDS.get(channel.provider, ()) if kind in handles), ""
+        )
+        if not to:
+            continue
+        allowed = may_contact(customer, channel=channel.provider, purpose="transactional")
+        options.append(ReplyChannel(channel=channel, to=to, allowed=allowed, reason="" if allowed else "no_consent"))
+    return options

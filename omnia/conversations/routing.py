@@ -146,6 +146,23 @@ def do_record_first_response(*, message_id: int) -> ConversationEvent | None:
     return event
 
 
+def do_record_status_change(
+    *, conversation_id: int, old: str, new: str, actor_id: int | None
+) -> ConversationEvent | None:
+    """`resolved` when a conversation is resolved, `reopened` when a resolved one opens again."""
+    if new == Conversation.Status.RESOLVED:
+        kind = ConversationEvent.Kind.RESOLVED
+    elif old == Conversation.Status.RESOLVED:
+        kind = ConversationEvent.Kind.REOPENED
+    else:
+        return None
+    if not Conversation.objects.filter(pk=conversation_id).exists():
+        return None
+    return ConversationEvent.objects.create(
+        conversation_id=conversation_id, kind=kind, at=clock.now(), actor_id=actor_id, data={"from": old, "to": new}
+    )
+
+
 @transaction.atomic
 def record_sla_breaches(*, now: dt.datetime) -> int:
     """Record `sla_breached` for every open conversation whose first response is overdue at `now`;

@@ -114,6 +114,10 @@ class MessageOut(Schema):
     created_at: dt.datetime
     sent_at: dt.datetime | None = Field(description="When the provider sent or received it")
     send_after: dt.datetime | None
+    channel_id: int = Field(description="The connected channel it came or goes through")
+    subject: str = Field("", description="E-mail subject (threaded channels)")
+    tag: str = Field("", description="A provider message tag it carries (Instagram HUMAN_AGENT)")
+    automatic: bool = Field(False, description="An auto-reply (out of office): it reopens nothing")
 
     @staticmethod
     def of(m: Message) -> MessageOut:
@@ -133,6 +137,10 @@ class MessageOut(Schema):
             created_at=m.created_at,
             sent_at=m.sent_at,
             send_after=m.send_after,
+            channel_id=m.channel_id,
+            subject=str((m.meta or {}).get("subject", "")),
+            tag=str((m.meta or {}).get("tag", "")),
+            automatic=bool((m.meta or {}).get("automatic", False)),
         )
 
 
@@ -145,6 +153,11 @@ class MessageIn(Schema):
         None, description="An approved template ({'name', 'language', 'components'}); needed outside the reply window"
     )
     send_after: AwareDatetime | None = Field(None, description="Schedule: not sent before this time")
+    channel_id: int | None = Field(
+        None,
+        description="Reply through another channel that reaches this customer (see reply_channels); "
+        "default: the conversation's own",
+    )
 
 
 class NoteIn(Schema):

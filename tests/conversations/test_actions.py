@@ -38,7 +38,9 @@ def conversation() -> Conversation:
 def pushed(monkeypatch: pytest.MonkeyPatch) -> list[RealtimeUpdate]:
     """Realtime updates the actions publish (after commit, so collected instead of sent)."""
     events: list[RealtimeUpdate] = []
-    monkeypatch.setattr(actions, "publish_on_commit", events.append)
+    monkeypatch.setattr(
+        actions, "publish_on_commit", lambda event: events.append(event) if isinstance(event, RealtimeUpdate) else None
+    )
     return events
 
 

@@ -32,7 +32,7 @@ CONVERSATION_KEYS = {
 }  # fmt: skip
 MESSAGE_KEYS = {
     "id", "conversation_id", "direction", "kind", "channel", "text", "attachments", "template", "status", "error",
-    "author", "author_name", "created_at", "sent_at", "send_after",
+    "author", "author_name", "created_at", "sent_at", "send_after", "channel_id", "subject", "tag", "automatic",
 }  # fmt: skip
 
 

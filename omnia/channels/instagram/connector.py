@@ -56,6 +56,7 @@ class InstagramConnector:
     capabilities = ChannelCapabilities(
         reply_window=dt.timedelta(hours=24),
         extended_window=dt.timedelta(days=7),  # HUMAN_AGENT-tagged messages only (§3.4)
+        extended_window_tag=HUMAN_AGENT,
         needs_template_outside_window=False,
         max_text_length=MAX_TEXT_BYTES,  # bytes on the wire: send() refuses longer UTF-8 text
         messages_per_second=5.0,

@@ -58,11 +58,9 @@ def receive_visitor_message(*, channel: Channel, visitor: str, client_id: str, t
         raw={"visitor": visitor, "client_id": client_id, "text": text[:MAX_TEXT]},
     )
     with transaction.atomic():
-        event = ingest._store(channel, inbound.event_id, dict(inbound.raw))
-        if event is None:
+        if not ingest.ingest_events(channel=channel, events=[inbound]).stored:
             return Received(stored=False)
-        ingest._apply_message(channel, event, inbound)
-        event.save(update_fields=["status", "error"])
+        event = InboundEvent.objects.get(channel=channel, event_id=inbound.event_id)
     stored = (
         Message.objects.filter(channel=channel, provider_message_id=inbound.external_message_id)
         .values_list("pk", flat=True)
