@@ -84,8 +84,11 @@ def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None 
     import uvicorn
     from django.core.management import call_command
 
+    from omnia.core.schedule import Scheduler
+
     call_command("collectstatic", interactive=False, verbosity=0)
     worker = WorkerThread().start() if with_worker else None
+    scheduler = Scheduler().start() if with_worker else None
     config = uvicorn.Config(
         "omnia.asgi:application",
         host=host,
@@ -100,6 +103,8 @@ def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None 
     try:
         server.run()
     finally:
+        if scheduler is not None:
+            scheduler.stop()
         if worker is not None:
             worker.stop()
 
@@ -115,7 +120,13 @@ def cmd_worker(args: argparse.Namespace) -> None:
     _check_database()
     from django.core.management import call_command
 
-    call_command("db_worker", queue_name="*", interval=args.interval, reload=False)
+    from omnia.core.schedule import Scheduler
+
+    scheduler = Scheduler().start()  # periodic jobs (SLA breaches, snoozes, mailboxes) are enqueued here too
+    try:
+        call_command("db_worker", queue_name="*", interval=args.interval, reload=False)
+    finally:
+        scheduler.stop()
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

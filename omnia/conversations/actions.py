@@ -437,6 +437,25 @@ def check_set_status(
     return conversation
 
 
+def do_wake_snoozed(*, now: dt.datetime) -> int:
+    """Open every snoozed conversation whose time has come; returns how many."""
+    woken = 0
+    due = Conversation.objects.filter(status=Conversation.Status.SNOOZED, snoozed_until__lte=now)
+    for pk in due.order_by("snoozed_until", "pk").values_list("pk", flat=True)[:1000]:
+        with transaction.atomic():
+            conversation = Conversation.objects.select_for_update().filter(pk=pk).first()
+            if conversation is None or conversation.status != Conversation.Status.SNOOZED:
+                continue  # someone opened or resolved it meanwhile
+            conversation.status, conversation.snoozed_until = Conversation.Status.OPEN, None
+            conversation.save(update_fields=["status", "snoozed_until"])
+            publish_on_commit(
+                ConversationStatusChanged(conversation_id=pk, old=Conversation.Status.SNOOZED, new=conversation.status)
+            )
+            _push(conversation, "conversation.status", status=conversation.status)
+            woken += 1
+    return woken
+
+
 @transaction.atomic
 def do_set_priority(*, actor: Any, conversation: Conversation, priority: int) -> Conversation:
     """Set the priority (one of Conversation.Priority)."""

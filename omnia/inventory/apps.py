@@ -6,3 +6,11 @@ class InventoryConfig(AppConfig):
     name = "omnia.inventory"
     label = "inventory"
     verbose_name = _("Stock")
+
+    def ready(self) -> None:
+        import datetime as dt
+
+        from omnia.core import schedule
+        from omnia.inventory import tasks
+
+        schedule.every(dt.timedelta(hours=24), tasks.check_stock_integrity)
