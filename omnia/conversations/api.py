@@ -30,9 +30,11 @@ from omnia.conversations.schemas import (
     MoveIn,
     NoteIn,
     PriorityIn,
+    ReplyChannelOut,
     StatusIn,
     priority_value,
 )
+from omnia.core import clock
 from omnia.core.errors import Conflict, ValidationFailed
 from omnia.core.pagination import Page, paginate
 from omnia.core.permissions import Section, actor_of, authorize
@@ -117,6 +119,39 @@ def list_conversations(
 def get_conversation(request: HttpRequest, conversation_id: int) -> ConversationDetailOut:
     authorize(actor_of(request), Section.INBOX)
     return _detail(conversation_id)
+
+
+@router.get(
+    "/conversations/{conversation_id}/reply-channels",
+    response=list[ReplyChannelOut],
+    summary="The channels a reply may go through: the conversation's own first, then others reaching the customer",
+    description=(
+        "Send through one with `channel_id` in POST …/messages. A channel the customer withdrew service-message "
+        "consent for is listed with allowed=false (sending through it answers 422 NO_CONSENT)."
+    ),
+)
+def list_reply_channels(request: HttpRequest, conversation_id: int) -> list[ReplyChannelOut]:
+    authorize(actor_of(request), Section.INBOX)
+    conversation = queries.get_conversation(conversation_id)
+    now = clock.now()
+    options = []
+    for option in queries.reply_channels(conversation):
+        rules = _reply_window_for(option.channel.provider)
+        window_open = queries.reply_window_open(
+            conversation, window=rules.extended_window or rules.window, at=now, channel=option.channel
+        )
+        options.append(
+            ReplyChannelOut(
+                channel_id=option.channel.pk,
+                provider=option.channel.provider,
+                name=option.channel.name,
+                to=option.to,
+                allowed=option.allowed,
+                reason=option.reason,
+                window_open=window_open,
+            )
+        )
+    return options
 
 
 @router.get(

@@ -144,6 +144,16 @@ class MessageOut(Schema):
         )
 
 
+class ReplyChannelOut(Schema):
+    channel_id: int
+    provider: str
+    name: str
+    to: str = Field(description="Where a reply through this channel goes: chat id, phone, e-mail address")
+    allowed: bool = Field(description="False when the customer withdrew consent to service messages there")
+    reason: str = Field(description="Why not allowed: no_consent; empty when allowed")
+    window_open: bool = Field(description="Free text may be sent now; false: only an approved template (or a tag)")
+
+
 # --- inputs -----------------------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ notes, triage, permissions and the error shape."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,12 +12,11 @@ import time_machine
 from django.test import Client
 
 from omnia.accounts.models import ApiToken
-from omnia.channels import registry
-from omnia.channels.base import ChannelCapabilities, InboundEvent, OutboundMessage, SendResult
 from omnia.channels.models import Channel
 from omnia.conversations import actions
 from omnia.conversations.models import Conversation, Message
 from omnia.core.permissions import Role
+from omnia.customers import actions as customers_actions
 from omnia.customers.models import Customer
 from tests.conversations import make_channel, make_customer, receive
 from tests.factories import make_token, make_user
@@ -55,39 +54,6 @@ def assert_error(response: Any, status: int, code: str, field: str | None = None
     assert body["error"]["message"]
     if field is not None:
         assert body["error"]["field"] == field
-
-
-class WindowedConnector:
-    """A stand-in with WhatsApp's 24-hour reply window, for runs where no real connector is registered."""
-
-    provider = "whatsapp"
-    capabilities = ChannelCapabilities(reply_window=dt.timedelta(hours=24), needs_template_outside_window=True)
-
-    def verify(self, *, credentials: Mapping[str, Any], headers: Mapping[str, str], body: bytes) -> None:
-        raise NotImplementedError
-
-    def parse(self, *, body: bytes, config: Mapping[str, Any]) -> list[InboundEvent]:
-        raise NotImplementedError
-
-    def handshake(self, *, credentials: Mapping[str, Any], query: Mapping[str, str]) -> str | None:
-        return None
-
-    def send(
-        self, *, credentials: Mapping[str, Any], config: Mapping[str, Any], message: OutboundMessage
-    ) -> SendResult:
-        raise NotImplementedError
-
-
-@pytest.fixture
-def whatsapp_connector() -> Iterator[None]:
-    if "whatsapp" in registry.CONNECTORS:
-        yield
-        return
-    registry.register(WindowedConnector())
-    try:
-        yield
-    finally:
-        registry.CONNECTORS.pop("whatsapp", None)
 
 
 @pytest.fixture(autouse=True)
@@ -286,9 +252,7 @@ def test_an_idempotency_key_of_another_conversation_is_refused(
     assert Message.objects.filter(direction="out").count() == 1
 
 
-def test_free_text_outside_the_reply_window_is_409(
-    client: Client, token: str, whatsapp_connector: None, frozen: Any
-) -> None:
+def test_free_text_outside_the_reply_window_is_409(client: Client, token: str, frozen: Any) -> None:
     conversation = receive(make_channel("whatsapp"), make_customer(kind="whatsapp")).conversation
     frozen.shift(dt.timedelta(hours=25))
     path = f"/conversations/{conversation.pk}/messages"
@@ -301,7 +265,7 @@ def test_free_text_outside_the_reply_window_is_409(
     assert sent["template"] == template
 
 
-def test_free_text_within_the_reply_window(client: Client, token: str, whatsapp_connector: None, frozen: Any) -> None:
+def test_free_text_within_the_reply_window(client: Client, token: str, frozen: Any) -> None:
     conversation = receive(make_channel("whatsapp"), make_customer(kind="whatsapp")).conversation
     frozen.shift(dt.timedelta(hours=23))
 
@@ -473,3 +437,44 @@ def test_an_unknown_conversation_is_404(client: Client, token: str, method: str,
 
 def test_no_token_is_401(client: Client) -> None:
     assert_error(call(client, "get", "/conversations"), 401, "UNAUTHENTICATED")
+
+
+# --- replying through another channel ---------------------------------------------------------------
+
+
+def test_reply_channels_and_a_reply_through_another(
+    client: Client, token: str, conversation: Conversation, customer: Customer
+) -> None:
+    whatsapp = make_channel("whatsapp")
+    customers_actions.check_add_identity(customer=customer, kind="phone", value="8 701 555 12 34")
+
+    options = ok(call(client, "get", f"/conversations/{conversation.pk}/reply-channels", token))
+    path = f"/conversations/{conversation.pk}/messages"
+    closed = call(client, "post", path, token, data={"text": "Готово", "channel_id": whatsapp.pk})
+    sent = ok(
+        call(client, "post", path, token, data={"template": {"name": "order_ready"}, "channel_id": whatsapp.pk}), 201
+    )
+
+    assert [(o["provider"], o["to"], o["allowed"], o["window_open"]) for o in options] == [
+        ("telegram", conversation.external_thread_id, True, True),
+        ("whatsapp", "+77015551234", True, False),
+    ]
+    assert_error(closed, 409, "REPLY_WINDOW_CLOSED", "text")
+    assert (sent["channel"], sent["channel_id"]) == ("whatsapp", whatsapp.pk)
+    assert Message.objects.get(pk=sent["id"]).reply_to == "+77015551234"
+
+
+def test_a_reply_through_an_unknown_or_unreachable_channel_is_refused(
+    client: Client, token: str, conversation: Conversation
+) -> None:
+    path = f"/conversations/{conversation.pk}/messages"
+    instagram = make_channel("instagram")
+
+    assert_error(call(client, "post", path, token, data={"text": "Да", "channel_id": 999999}), 404, "CHANNEL_NOT_FOUND")
+    assert_error(
+        call(client, "post", path, token, data={"text": "Да", "channel_id": instagram.pk}),
+        422,
+        "CHANNEL_UNREACHABLE",
+        "channel",
+    )
+    assert not Message.objects.filter(direction="out").exists()
