@@ -25,6 +25,7 @@ import random
 import re
 import uuid
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -36,7 +37,7 @@ from django.db import transaction
 
 from omnia.catalog.models import Category, Product, Variant
 from omnia.channels.models import Channel
-from omnia.conversations.models import Conversation, Message
+from omnia.conversations.models import Conversation, ConversationEvent, Message
 from omnia.core import clock
 from omnia.core.phones import normalize_phone
 from omnia.core.text import name_tokens, search_key, transliterate
@@ -1480,6 +1481,12 @@ class _Builder:
                     "text": text,
                     "provider_message_id": message_id,
                 }
+                if provider == "email":  # one thread: a subject, and each letter references the earlier ones
+                    subject = str(labels.get(topic, labels["order"])).capitalize()
+                    row["meta"] = {
+                        "subject": f"Re: {subject}" if messages else subject,
+                        "references": [m["provider_message_id"] for m in messages],
+                    }
                 messages.append(row)
                 if not outbound:
                     plan.timeline.append(
@@ -1770,6 +1777,8 @@ def _write_demo(plan: DemoPlan) -> None:
         ],
     )
 
+    insert(ConversationEvent, list(_conversation_events(plan, conversation_ids)))
+
     refs: dict[str, tuple[str, list[int]]] = {
         "order": (Order._meta.label_lower, order_ids),
         "consent": (Consent._meta.label_lower, consent_ids),
@@ -1799,6 +1808,23 @@ def _write_demo(plan: DemoPlan) -> None:
             )
         )
     insert(TimelineEntry, entries)
+
+
+def _conversation_events(plan: DemoPlan, conversation_ids: list[int]) -> Iterator[ConversationEvent]:
+    """The reporting events the inbox records as it goes: opened, first response, first response
+    overdue (at the moment it became overdue) and resolved."""
+    for index, row in enumerate(plan.conversations):
+        conversation_id = conversation_ids[index]
+        yield ConversationEvent(conversation_id=conversation_id, kind="opened", at=row["created_at"])
+        due, answered = row["first_response_due"], row["first_response_at"]
+        if (answered is None and due < plan.now) or (answered is not None and answered > due):
+            yield ConversationEvent(
+                conversation_id=conversation_id, kind="sla_breached", at=due, data={"due": due.isoformat()}
+            )
+        if answered is not None:
+            yield ConversationEvent(conversation_id=conversation_id, kind="first_response", at=answered)
+        if row["resolved_at"] is not None:
+            yield ConversationEvent(conversation_id=conversation_id, kind="resolved", at=row["resolved_at"])
 
 
 def _with_customer(model: type[Any], row: dict[str, Any], customer_ids: list[int]) -> Any:

@@ -17,7 +17,7 @@ from django.db.models import Count, Max, Q, Sum
 
 from omnia.catalog.models import Category, Product, Variant
 from omnia.channels.models import Channel, InboundEvent
-from omnia.conversations.models import Conversation, Message
+from omnia.conversations.models import Conversation, ConversationEvent, Message
 from omnia.core.text import name_tokens
 from omnia.customers import queries as customers_queries
 from omnia.customers.actions.timeline import CONTACT_KINDS
@@ -709,6 +709,41 @@ def test_the_latest_conversations_wait_for_an_answer(demo_shop: Any) -> None:
         if conversation.status == "resolved":
             assert conversation.resolved_at is not None
             assert conversation.last_message_at <= conversation.resolved_at <= FROZEN
+
+
+@pytest.mark.django_db
+def test_the_inbox_reporting_events_match_the_conversations(demo_shop: Any) -> None:
+    events: defaultdict[int, dict[str, dt.datetime]] = defaultdict(dict)
+    for conversation_id, kind, at in ConversationEvent.objects.values_list("conversation_id", "kind", "at"):
+        assert kind not in events[conversation_id]  # once each
+        events[conversation_id][kind] = at
+    conversations = list(Conversation.objects.all())
+    breached = 0
+    for c in conversations:
+        mine = events[c.pk]
+        assert mine["opened"] == c.created_at
+        assert mine.get("first_response") == c.first_response_at
+        assert mine.get("resolved") == c.resolved_at
+        late = c.first_response_at > c.first_response_due if c.first_response_at else c.first_response_due < FROZEN
+        assert ("sla_breached" in mine) == late
+        breached += late
+    assert 0 < breached < len(conversations)
+
+
+@pytest.mark.django_db
+def test_demo_letters_form_threads_with_a_subject(demo_shop: Any) -> None:
+    letters = Message.objects.filter(channel__provider="email").order_by("conversation_id", "created_at", "id")
+    threads: defaultdict[int, list[Message]] = defaultdict(list)
+    for letter in letters:
+        threads[letter.conversation_id].append(letter)
+    assert threads
+    for thread in threads.values():
+        subject = thread[0].meta["subject"]
+        assert subject
+        assert thread[0].meta["references"] == []
+        for position, letter in enumerate(thread[1:], start=1):
+            assert letter.meta["subject"] == f"Re: {subject}"
+            assert letter.meta["references"] == [m.provider_message_id for m in thread[:position]]
 
 
 @pytest.mark.django_db
