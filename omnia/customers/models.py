@@ -118,6 +118,7 @@ class Identity(models.Model):
         EMAIL = "email", _("E-mail")
         TELEGRAM = "telegram", _("Telegram")
         WHATSAPP = "whatsapp", _("WhatsApp")
+        WHATSAPP_USER = "whatsapp_user", _("WhatsApp user id")  # business-scoped, for users with usernames
         INSTAGRAM = "instagram", _("Instagram")
         VIBER = "viber", _("Viber")
         VK = "vk", _("VK")
