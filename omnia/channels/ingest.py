@@ -14,8 +14,9 @@ from omnia.channels.models import Channel, InboundEvent
 from omnia.channels.registry import connector_for
 from omnia.conversations import actions as conversations_actions
 from omnia.core import clock
-from omnia.core.errors import ValidationFailed
+from omnia.core.errors import Conflict, ValidationFailed
 from omnia.customers import actions as customers_actions
+from omnia.customers.models import Customer
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ def _apply_message(channel: Channel, event: InboundEvent, message: InboundMessag
         # A handle we cannot use (e.g. a malformed phone): keep the event, say why, lose nothing.
         event.status, event.error = InboundEvent.Status.FAILED, f"{exc.field}: {exc.message}"
         return
+    for kind, value in message.extra_handles:
+        _add_handle(resolution.customer, kind, value, channel=channel.provider)
     stored = conversations_actions.do_receive_message(
         customer=resolution.customer,
         channel=channel,
@@ -68,6 +71,15 @@ def _apply_message(channel: Channel, event: InboundEvent, message: InboundMessag
         event.status, event.error = InboundEvent.Status.PROCESSED, "an automatic reply outside any conversation"
         return
     event.status = InboundEvent.Status.UNSUPPORTED if message.unsupported else InboundEvent.Status.PROCESSED
+
+
+def _add_handle(customer: Customer, kind: str, value: str, *, channel: str) -> None:
+    """Keep another handle of the sender on their card; one already on another card stays there."""
+    try:
+        with transaction.atomic():
+            customers_actions.check_add_identity(customer=customer, kind=kind, value=value, channel=channel)
+    except (ValidationFailed, Conflict, IntegrityError) as exc:
+        logger.info("handle %s:%s not added to customer %s: %s", kind, value, customer.pk, exc)
 
 
 def _meta(message: InboundMessage) -> dict[str, object]:

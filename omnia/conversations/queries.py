@@ -151,7 +151,7 @@ class ReplyChannel:
 
 # Which of the customer's handles a channel of each provider can reach (WhatsApp reaches a phone).
 REACHABLE_KINDS: dict[str, tuple[str, ...]] = {
-    "whatsapp": ("whatsapp", "phone"),
+    "whatsapp": ("whatsapp", "whatsapp_user", "phone"),
     "telegram": ("telegram",),
     "instagram": ("instagram",),
     "email": ("email",),

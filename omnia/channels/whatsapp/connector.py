@@ -171,13 +171,18 @@ class WhatsAppConnector:
             contact = profiles.get(sender) or (contacts[0] if len(contacts) == 1 else {})
             text, attachments, unsupported = _content(message)
             is_phone = bool(message.get("from"))
+            # A username user may come without a phone (wa_id): then the business-scoped user id is the
+            # handle; with both, the phone leads and the user id is kept on the card too (§2.3).
+            user_id = str(message.get("from_user_id") or contact.get("user_id") or "")
+            extra = (("whatsapp_user", user_id),) if is_phone and user_id else ()
             events.append(
                 InboundMessage(
                     event_id=message_id,
                     external_message_id=message_id,
                     external_chat_id=sender,
-                    sender_kind="whatsapp",
+                    sender_kind="whatsapp" if is_phone else "whatsapp_user",
                     sender_id=sender,
+                    extra_handles=extra,
                     sent_at=webhook.timestamp(
                         message.get("timestamp"), milliseconds=False, where="messages[].timestamp"
                     ),

@@ -70,10 +70,23 @@ def test_a_text_message() -> None:
         sender_display_name="Ерлан Ахметов",
         sender_phone="77011234567",
         reply_to_external_id="wamid.HBgLNzcwMTEyMzQ1NjcVAgARGBJGQUtFT1VUQk9VTkQwMDEA",
+        extra_handles=(("whatsapp_user", "KZ.80213374650019283746"),),
         raw=event.raw,
     )
     assert event.raw["message"]["text"]["body"] == event.text
     assert event.raw["contact"]["wa_id"] == "77011234567"
+
+
+def test_a_username_user_without_a_phone_is_known_by_user_id() -> None:
+    (event,) = parse("username_user")
+
+    assert isinstance(event, InboundMessage)
+    assert (event.sender_kind, event.sender_id, event.external_chat_id) == (
+        "whatsapp_user",
+        "KZ.80213374650019283746",
+        "KZ.80213374650019283746",
+    )
+    assert (event.sender_phone, event.extra_handles, event.sender_username) == ("", (), "erlan.a")
 
 
 def test_an_image_with_a_caption() -> None:

@@ -88,6 +88,7 @@ def test_a_message_from_a_new_phone_makes_a_card_with_that_phone(client: Client,
     assert {(i.kind, i.value) for i in customer.identities.all()} == {
         ("whatsapp", "+77011234567"),
         ("phone", "+77011234567"),
+        ("whatsapp_user", "KZ.80213374650019283746"),  # the business-scoped user id, kept too
     }
     assert customer.first_name == "Ерлан"
 
@@ -218,3 +219,39 @@ def test_a_status_for_a_message_we_did_not_send_is_kept_and_flagged(client: Clie
     event = InboundEvent.objects.get()
     assert event.status == InboundEvent.Status.UNSUPPORTED
     assert event.event_id == f"{OUT_ID}:delivered"
+
+
+# --- users with usernames: the business-scoped user id (BSUID) ---------------------------------------
+
+BSUID = "KZ.80213374650019283746"
+
+
+def test_a_username_user_without_a_phone_reaches_the_same_card_by_user_id(client: Client, channel: Channel) -> None:
+    post(client, channel, "text")
+    customer = Conversation.objects.get().customer
+
+    response = post(client, channel, "username_user")
+
+    assert response.status_code == 200
+    latest = Message.objects.order_by("-id").first()
+    assert latest is not None
+    assert (latest.text, latest.conversation.customer_id) == ("Это снова я, номер теперь скрыт", customer.pk)
+    assert InboundEvent.objects.filter(status="processed").count() == 2
+
+
+def test_a_reply_to_a_username_user_goes_to_their_user_id(
+    client: Client, channel: Channel, fake_graph: FakeGraph
+) -> None:
+    fake_graph.add_account(CONFIG["phone_number_id"], TOKEN)
+    post(client, channel, "username_user")
+    conversation = Conversation.objects.get()
+    assert Identity.objects.get(customer=conversation.customer).kind == "whatsapp_user"
+
+    reply = conversations_actions.check_send_message(
+        actor=None, conversation=conversation, text="Да, адрес поменяли", window=dt.timedelta(hours=24)
+    )
+    delivery.deliver(reply.pk)
+
+    (request,) = fake_graph.requests
+    assert request.json["recipient"] == BSUID
+    assert "to" not in request.json
