@@ -205,6 +205,7 @@ class TimelineEntry(models.Model):
         VISIT = "visit", _("Store visit")
         NOTE = "note", _("Note")
         CONSULTATION = "consultation", _("Consultation")
+        STOCK_REQUEST = "stock_request", _("Asked to be told when back in stock")
         NOTIFICATION = "notification", _("Notification")
         CONSENT = "consent", _("Consent")
         MERGE = "merge", _("Merge")
