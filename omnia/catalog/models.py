@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from omnia.core.text import search_key
@@ -45,6 +46,16 @@ class Product(models.Model):
     )
     is_active = models.BooleanField(_("on sale"), default=True)
     created_at = models.DateTimeField(_("created"))
+    updated_at = models.DateTimeField(_("updated"), null=True, blank=True)
+    translations = models.JSONField(
+        _("translations"),
+        default=dict,
+        blank=True,
+        help_text=_('Name and description in other languages: {"kk": {"name": …, "description": …}, "en": {…}}'),
+    )
+    external_id = models.CharField(
+        _("external id"), max_length=100, blank=True, help_text=_("The product's id in 1C, МойСклад or the import file")
+    )
     search_text = models.TextField(editable=False, default="", help_text="core.text.search_key(name, brand)")
 
     class Meta:
@@ -56,8 +67,31 @@ class Product(models.Model):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.search_text = search_key(self.name, self.brand)
+        translated = [str(t.get("name", "")) for t in (self.translations or {}).values() if isinstance(t, dict)]
+        self.search_text = search_key(self.name, self.brand, *translated)
         super().save(*args, **kwargs)
+
+    def name_in(self, language: str) -> str:
+        """The name in `language`, else the main name."""
+        return str((self.translations or {}).get(language, {}).get("name") or self.name)
+
+    def description_in(self, language: str) -> str:
+        return str((self.translations or {}).get(language, {}).get("description") or self.description)
+
+
+class ProductImage(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    url = models.URLField(_("image address"), max_length=500)
+    alt = models.CharField(_("description"), max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("product image")
+        verbose_name_plural = _("product images")
+        ordering = ["product_id", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.url
 
 
 class Variant(models.Model):
@@ -72,7 +106,13 @@ class Variant(models.Model):
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
     price = models.DecimalField(_("price"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
+    promo_price = models.DecimalField(_("promotional price"), max_digits=14, decimal_places=2, null=True, blank=True)
+    promo_starts_at = models.DateTimeField(_("promotion starts"), null=True, blank=True)
+    promo_ends_at = models.DateTimeField(_("promotion ends"), null=True, blank=True)
     weight_grams = models.PositiveIntegerField(_("weight, g"), null=True, blank=True)
+    length_mm = models.PositiveIntegerField(_("length, mm"), null=True, blank=True)
+    width_mm = models.PositiveIntegerField(_("width, mm"), null=True, blank=True)
+    height_mm = models.PositiveIntegerField(_("height, mm"), null=True, blank=True)
     is_active = models.BooleanField(_("on sale"), default=True)
 
     class Meta:
@@ -81,7 +121,61 @@ class Variant(models.Model):
         ordering = ["product_id", "sku"]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=Decimal(0)), name="variant_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(promo_price__isnull=True) | Q(promo_price__gte=Decimal(0)),
+                name="variant_promo_price_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(promo_starts_at__isnull=True)
+                | Q(promo_ends_at__isnull=True)
+                | Q(promo_ends_at__gt=F("promo_starts_at")),
+                name="variant_promo_ends_after_it_starts",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.product.name} — {self.name}" if self.name else self.product.name
+
+    def price_at(self, at: dt.datetime) -> Decimal:
+        """What the customer pays at `at`: the promotional price while the promotion runs, else the price."""
+        if self.promo_price is None:
+            return self.price
+        if self.promo_starts_at is not None and at < self.promo_starts_at:
+            return self.price
+        if self.promo_ends_at is not None and at >= self.promo_ends_at:
+            return self.price
+        return self.promo_price
+
+
+class Barcode(models.Model):
+    """Every barcode a variant is scanned by (EAN-13, the supplier's, the shop's own label); one variant each."""
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="barcodes")
+    code = models.CharField(_("barcode"), max_length=32, unique=True)
+
+    class Meta:
+        verbose_name = _("barcode")
+        verbose_name_plural = _("barcodes")
+        ordering = ["variant_id", "id"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ChannelPrice(models.Model):
+    """A price a manager set explicitly for one sales channel (e.g. Kaspi.kz); everywhere else the one price."""
+
+    variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="channel_prices")
+    channel = models.CharField(_("sales channel"), max_length=16, help_text=_("kaspi, satu, web, store…"))
+    price = models.DecimalField(_("price"), max_digits=14, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("channel price")
+        verbose_name_plural = _("channel prices")
+        constraints = [
+            models.UniqueConstraint(fields=["variant", "channel"], name="channel_price_once"),
+            models.CheckConstraint(condition=Q(price__gte=Decimal(0)), name="channel_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id}@{self.channel}: {self.price}"

@@ -14,3 +14,4 @@ class InventoryConfig(AppConfig):
         from omnia.inventory import tasks
 
         schedule.every(dt.timedelta(hours=24), tasks.check_stock_integrity)
+        schedule.every(dt.timedelta(minutes=1), tasks.release_expired_holds)

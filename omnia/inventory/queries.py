@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Count, QuerySet, Sum
 
-from omnia.inventory.models import Location, StockLevel, StockMove
+from omnia.inventory.models import Location, StockLevel, StockMove, Transfer, TransferLine
 
 
 def get_location_by_code(code: str) -> Location | None:
@@ -15,20 +15,45 @@ def list_locations(*, active_only: bool = True) -> QuerySet[Location]:
 
 
 def list_stock_drift() -> list[dict[str, int]]:
-    """Stock levels whose on-hand differs from the sum of their ledger rows (should be none)."""
+    """Stock levels that disagree with their ledger (on hand, reserved) or with the transfers on the
+    way (in transit); there should be none. One dict per disagreeing (variant, location)."""
     ledger = {
-        (row["variant_id"], row["location_id"]): row["total"] or 0
-        for row in StockMove.objects.values("variant_id", "location_id").annotate(total=Sum("quantity"))
+        (row["variant_id"], row["location_id"]): (row["on_hand"] or 0, row["reserved"] or 0)
+        for row in StockMove.objects.values("variant_id", "location_id").annotate(
+            on_hand=Sum("quantity"), reserved=Sum("reserved_change")
+        )
+    }
+    travelling = {
+        (row["variant_id"], row["transfer__destination_id"]): row["total"] or 0
+        for row in TransferLine.objects.filter(transfer__status=Transfer.Status.SHIPPED)
+        .values("variant_id", "transfer__destination_id")
+        .annotate(total=Sum("quantity"))
     }
     drift = []
-    for level in StockLevel.objects.values("variant_id", "location_id", "on_hand").iterator():
+    levels = StockLevel.objects.values("variant_id", "location_id", "on_hand", "reserved", "in_transit")
+    for level in levels.iterator():
         key = (level["variant_id"], level["location_id"])
-        expected = ledger.pop(key, 0)
-        if expected != level["on_hand"]:
-            drift.append({"variant_id": key[0], "location_id": key[1], "on_hand": level["on_hand"], "ledger": expected})
-    for (variant_id, location_id), total in ledger.items():
-        if total:
-            drift.append({"variant_id": variant_id, "location_id": location_id, "on_hand": 0, "ledger": total})
+        on_hand, reserved = ledger.pop(key, (0, 0))
+        in_transit = travelling.pop(key, 0)
+        if (on_hand, reserved, in_transit) != (level["on_hand"], level["reserved"], level["in_transit"]):
+            drift.append(
+                {
+                    "variant_id": key[0],
+                    "location_id": key[1],
+                    "on_hand": level["on_hand"],
+                    "ledger": on_hand,
+                    "reserved": level["reserved"],
+                    "ledger_reserved": reserved,
+                    "in_transit": level["in_transit"],
+                    "transfers_in_transit": in_transit,
+                }
+            )
+    for (variant_id, location_id), (on_hand, reserved) in ledger.items():
+        if on_hand or reserved:
+            drift.append(
+                {"variant_id": variant_id, "location_id": location_id, "on_hand": 0, "ledger": on_hand,
+                 "reserved": 0, "ledger_reserved": reserved, "in_transit": 0, "transfers_in_transit": 0}
+            )  # fmt: skip
     return drift
 
 

@@ -6,7 +6,8 @@ import logging
 
 from django_tasks import task
 
-from omnia.inventory import queries
+from omnia.core import clock
+from omnia.inventory import actions, queries
 
 logger = logging.getLogger(__name__)
 
@@ -18,3 +19,9 @@ def check_stock_integrity() -> int:
     for row in drift:
         logger.error("stock drift: %s", row)
     return len(drift)
+
+
+@task()
+def release_expired_holds() -> int:
+    """Release the reservations whose hold ran out. Runs every minute."""
+    return actions.do_release_expired(now=clock.now())

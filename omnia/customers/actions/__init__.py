@@ -19,6 +19,7 @@ from omnia.customers.actions.profile import (
     do_set_tags,
     reindex_customer,
 )
+from omnia.customers.actions.stock_requests import do_request_back_in_stock
 from omnia.customers.actions.suggestions import do_dismiss_suggestion
 from omnia.customers.actions.timeline import do_record_order, do_record_order_reversal, do_record_timeline
 
@@ -39,6 +40,7 @@ __all__ = [
     "do_record_timeline",
     "do_remove_address",
     "do_remove_identity",
+    "do_request_back_in_stock",
     "do_resolve_identity",
     "do_set_tags",
     "normalize_identity",
