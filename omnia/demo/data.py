@@ -1460,3 +1460,12 @@ EMAIL_SIGNATURES = {
     "kk": "Құрметпен,\nOmnia клиенттерге қамқорлық қызметі",
     "en": "Kind regards,\nOmnia customer care",
 }
+
+# Stock in motion: who the demo shop's supplies come from, and the company name the Kaspi feed carries.
+SUPPLIERS = (
+    "ТОО «Жарық Импорт»",
+    "ИП Сейткалиев",
+    "ТОО «Home Decor KZ»",
+    "ООО «Новогодняя фабрика»",
+)
+SHOP_LEGAL_NAME = "ТОО «Омния Хоум»"

@@ -34,8 +34,9 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from omnia.catalog.models import Category, Product, Variant
+from omnia.catalog.models import Barcode, Category, Product, Variant
 from omnia.channels.models import Channel
 from omnia.conversations.models import Conversation, ConversationEvent, Message
 from omnia.core import clock
@@ -53,7 +54,8 @@ from omnia.customers.models import (
     TimelineEntry,
 )
 from omnia.demo import data
-from omnia.inventory.models import Location, StockLevel, StockMove
+from omnia.inventory import actions as inventory_actions
+from omnia.inventory.models import Feed, Location, StockLevel, StockMove
 from omnia.orders.models import Order, OrderLine
 
 BATCH_SIZE = 2000
@@ -121,6 +123,7 @@ class DemoPlan:
     products: list[dict[str, Any]] = field(default_factory=list)  # "category": index
     variants: list[dict[str, Any]] = field(default_factory=list)  # "product": index
     stock: list[tuple[int, int, int]] = field(default_factory=list)  # (variant, location, on_hand)
+    sold_out: list[int] = field(default_factory=list)  # variants out everywhere, with a supply due
     customers: list[dict[str, Any]] = field(default_factory=list)
     identities: list[dict[str, Any]] = field(default_factory=list)  # "customer": index
     orders: list[dict[str, Any]] = field(default_factory=list)  # "customer", "location": index or None
@@ -141,6 +144,86 @@ def load_demo(*, size: str, seed: int) -> None:
     """Fill an empty, migrated database with the demo shop of `size` ("small" or "large")."""
     plan = build_demo(size=size, seed=seed, now=clock.now())
     _write_demo(plan)
+    _stock_in_motion(plan, seed=seed)
+
+
+KASPI_MERCHANT_ID = "30045871"
+
+
+@transaction.atomic
+def _stock_in_motion(plan: DemoPlan, *, seed: int) -> None:
+    """What a living shop has in flight, made through the real stock actions so the ledger holds:
+    supplies due (one next week for every sold-out variant), transfers requested and on their way,
+    clerks' holds for customers, low-stock thresholds in the stores, and the Kaspi.kz feed."""
+    rng = random.Random(f"{seed}-stock-in-motion")
+    today = timezone.localdate(plan.now)
+    variants = list(Variant.objects.order_by("pk"))
+    locations = list(Location.objects.order_by("pk"))
+    warehouse = next(loc for loc in locations if loc.kind == Location.Kind.WAREHOUSE)
+    stores = [loc for loc in locations if loc.kind == Location.Kind.STORE]
+    sold_out = [variants[i] for i in plan.sold_out]
+    inventory_actions.check_create_supply(
+        actor=None,
+        location=warehouse,
+        expected_on=today + dt.timedelta(days=7),
+        lines=[inventory_actions.Line(v, rng.randint(12, 40)) for v in sold_out],
+        supplier=data.SUPPLIERS[0],
+        reference=f"ПН-{rng.randint(1000, 9999)}",
+    )
+    for n in range(5):
+        inventory_actions.check_create_supply(
+            actor=None,
+            location=rng.choice([warehouse, *stores]),
+            expected_on=today + dt.timedelta(days=rng.randint(2, 21)),
+            lines=[inventory_actions.Line(v, rng.randint(3, 30)) for v in rng.sample(variants, k=rng.randint(3, 8))],
+            supplier=data.SUPPLIERS[(n + 1) % len(data.SUPPLIERS)],
+            reference=f"ПН-{rng.randint(1000, 9999)}",
+        )
+    at_warehouse = list(
+        StockLevel.objects.filter(location=warehouse, on_hand__gte=10)
+        .order_by("variant_id")
+        .values_list("variant_id", flat=True)
+    )
+    by_id = {v.pk: v for v in variants}
+    for n in range(5):
+        lines = [inventory_actions.Line(by_id[i], rng.randint(2, 5)) for i in rng.sample(at_warehouse, k=3)]
+        transfer = inventory_actions.check_request_transfer(
+            actor=None,
+            source=warehouse,
+            destination=stores[n % len(stores)],
+            lines=lines,
+            expected_on=today + dt.timedelta(days=rng.randint(1, 4)),
+            note="Пополнение витрины",
+        )
+        if n < 2:
+            inventory_actions.check_ship_transfer(actor=None, transfer=transfer)
+    customers = list(Customer.objects.order_by("pk").values_list("pk", flat=True)[:200])
+    in_stores = list(
+        StockLevel.objects.filter(location__in=stores, on_hand__gte=2)
+        .order_by("pk")
+        .values_list("variant_id", "location_id")[:500]
+    )
+    places = {loc.pk: loc for loc in locations}
+    for variant_id, location_id in rng.sample(in_stores, k=min(4, len(in_stores))):
+        inventory_actions.check_reserve(
+            actor=None,
+            variant=by_id[variant_id],
+            location=places[location_id],
+            quantity=1,
+            customer=Customer.objects.get(pk=rng.choice(customers)),
+            expires_at=plan.now + dt.timedelta(hours=rng.randint(24, 48)),
+            note="Отложено по звонку",
+        )
+    StockLevel.objects.filter(location__in=stores).update(low_stock_threshold=2)
+    Feed.objects.create(
+        kind=Feed.Kind.KASPI,
+        name="Kaspi.kz",
+        token=f"{rng.getrandbits(128):032x}",
+        company=data.SHOP_LEGAL_NAME,
+        merchant_id=KASPI_MERCHANT_ID,
+        created_at=plan.now,
+        stale_since=plan.now,
+    )
 
 
 @transaction.atomic
@@ -214,6 +297,7 @@ def customer_full_name(customer: dict[str, Any]) -> str:
 class _Builder:
     def __init__(self, *, size: DemoSize, seed: int, now: dt.datetime) -> None:
         self.size = size
+        self.seed = seed
         self.rng = random.Random(seed)
         self.tz = ZoneInfo(str(settings.TIME_ZONE))
         self.now = now
@@ -247,7 +331,19 @@ class _Builder:
         self._channels()
         self._conversations()
         self._counters()
+        self._sold_out()
         return self.plan
+
+    def _sold_out(self) -> None:
+        """A few popular variants are out everywhere (a supply is due next week: see _stock_in_motion).
+
+        Drawn from its own generator so the rest of the shop stays as it was for the same seed.
+        """
+        rng = random.Random(f"{self.seed}-sold-out")
+        held = sorted({variant for variant, _, _ in self.plan.stock})
+        gone = set(rng.sample(held, k=max(3, len(held) // 60)))
+        self.plan.stock = [row for row in self.plan.stock if row[0] not in gone]
+        self.plan.sold_out = sorted(gone)
 
     # Locations ------------------------------------------------------------------------------------
 
@@ -255,6 +351,7 @@ class _Builder:
         self, *, code: str, name: str, kind: str, city: str, address: str, lat: str, lng: str, phone: str
     ) -> None:
         store = kind == "store"
+        holders = sum(1 for loc in self.plan.locations if loc["kind"] != "pickup")
         self.plan.locations.append(
             {
                 "code": code,
@@ -270,6 +367,8 @@ class _Builder:
                 "ships": kind == "warehouse",
                 "offers_pickup": kind != "warehouse",
                 "accepts_returns": kind != "pickup",
+                # Kaspi.kz knows the stores and warehouses that hold stock as its pick-up points PP1, PP2…
+                "kaspi_point_id": "" if kind == "pickup" else f"PP{holders + 1}",
             }
         )
 
@@ -1664,6 +1763,15 @@ def _write_demo(plan: DemoPlan) -> None:
                 weight_grams=row["weight_grams"],
             )
             for row in plan.variants
+        ],
+    )
+
+    insert(
+        Barcode,
+        [
+            Barcode(variant_id=variant_ids[i], code=row["barcode"])
+            for i, row in enumerate(plan.variants)
+            if row["barcode"]
         ],
     )
 

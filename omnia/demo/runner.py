@@ -1,6 +1,6 @@
 """`omnia demo`: load the demo shop once, create one login per role and an API token, write demo.json.
 
-demo.json: {"console", "users": [{"role", "email", "password"}], "api_token",
+demo.json: {"console", "users": [{"role", "email", "password"}], "api_token", "kaspi_feed_url",
 "channels": [{"provider", "key", "webhook_url", "secret", "verify_token" (Meta only)}]}. `secret` is what
 the provider signs with (Telegram's secret token, Meta's app secret); the console and webhook URLs are
 rewritten on every start, since the host and port may change.
@@ -21,7 +21,7 @@ from omnia.accounts.models import User
 from omnia.channels import queries as channels_queries
 from omnia.core.permissions import Role
 from omnia.demo import generator
-from omnia.inventory.models import Location
+from omnia.inventory.models import Feed, Location
 
 DEMO_USERS = [
     (Role.OWNER, "owner@demo.omnia.kz", "Айгерим", "Сейткали"),
@@ -111,6 +111,9 @@ def prepare_demo(*, size: str, seed: int, host: str, port: int) -> dict[str, Any
         info = _create_logins()
     info["console"] = _console_url(host, port)
     info["channels"] = _channels(info["console"])  # from the database: the host and port may have changed
+    feed = Feed.objects.filter(kind=Feed.Kind.KASPI, is_active=True).order_by("pk").first()
+    if feed is not None:
+        info["kaspi_feed_url"] = f"{info['console'].rstrip('/')}/feeds/kaspi/{feed.token}.xml"
     path.write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n")
     path.chmod(0o600)
     return info
@@ -126,6 +129,7 @@ def banner(info: dict[str, Any]) -> str:
         "",
         "Channel webhooks:",
         *(f"  {channel['provider']:<9} {channel['webhook_url']}" for channel in info.get("channels", [])),
+        *([f"Kaspi feed: {info['kaspi_feed_url']}"] if info.get("kaspi_feed_url") else []),
         f"API docs:  {info['console']}api/v1/docs",
         f"Details:   {demo_json_path()}",
         "",

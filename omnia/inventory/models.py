@@ -277,3 +277,30 @@ class StockSubscription(models.Model):
         ordering = ["-created_at", "-id"]
         # Not unique per customer: merging two cards may bring two requests together (both are kept).
         indexes = [models.Index(fields=["variant", "notified_at"])]
+
+
+class Feed(models.Model):
+    """A price and stock feed a marketplace pulls from a secret URL (Kaspi.kz XML). Rebuilt when stock
+    changes; the last build is served as is, so a pull never waits for the database."""
+
+    class Kind(models.TextChoices):
+        KASPI = "kaspi", _("Kaspi.kz")
+
+    kind = models.CharField(_("marketplace"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    token = models.CharField(_("secret URL token"), max_length=64, unique=True)
+    company = models.CharField(_("company name"), max_length=200)
+    merchant_id = models.CharField(_("merchant id"), max_length=60)
+    is_active = models.BooleanField(_("active"), default=True)
+    content = models.TextField(editable=False, blank=True)
+    built_at = models.DateTimeField(_("built"), null=True, blank=True)
+    stale_since = models.DateTimeField(_("changed since the build"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        verbose_name = _("marketplace feed")
+        verbose_name_plural = _("marketplace feeds")
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"

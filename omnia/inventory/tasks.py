@@ -7,7 +7,7 @@ import logging
 from django_tasks import task
 
 from omnia.core import clock
-from omnia.inventory import actions, queries
+from omnia.inventory import actions, feeds, queries
 
 logger = logging.getLogger(__name__)
 
@@ -25,3 +25,9 @@ def check_stock_integrity() -> int:
 def release_expired_holds() -> int:
     """Release the reservations whose hold ran out. Runs every minute."""
     return actions.do_release_expired(now=clock.now())
+
+
+@task()
+def build_stale_feeds() -> int:
+    """Rebuild the marketplace feeds that stock changes made stale. Runs every minute."""
+    return feeds.do_build_stale()

@@ -32,8 +32,18 @@ from omnia.customers.models import (
 )
 from omnia.demo import data as demo_data
 from omnia.demo.generator import DUPLICATE_SHARE, build_demo, load_demo
+from omnia.inventory import availability
 from omnia.inventory import queries as inventory_queries
-from omnia.inventory.models import Location, StockLevel, StockMove
+from omnia.inventory.models import (
+    Feed,
+    Location,
+    Reservation,
+    StockLevel,
+    StockMove,
+    Supply,
+    Transfer,
+    TransferLine,
+)
 from omnia.orders.models import Order, OrderLine
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -180,6 +190,11 @@ def flush_demo() -> None:
     Order.objects.all().delete()
     Customer.objects.all().delete()  # with their identities, tokens, tags, addresses, consents, timeline
     Tag.objects.all().delete()
+    Feed.objects.all().delete()
+    TransferLine.objects.all().delete()
+    Transfer.objects.all().delete()
+    Supply.objects.all().delete()  # with its lines
+    Reservation.objects.all().delete()
     StockMove.objects.all().delete()
     StockLevel.objects.all().delete()
     Variant.objects.all().delete()
@@ -774,3 +789,30 @@ def test_every_inbound_message_is_on_the_customers_timeline(demo_shop: Any) -> N
         assert sent_at is not None
         assert last_contact >= sent_at
     assert any(last_contact == sent_at for last_contact, sent_at in latest_in)
+
+
+@pytest.mark.django_db
+def test_the_shop_has_stock_in_motion(demo_shop: Any) -> None:
+    today = FROZEN.astimezone(ALMATY).date()
+    supplies = list(Supply.objects.select_related("location").prefetch_related("lines"))
+    assert len(supplies) == 6
+    assert all(s.status == "expected" and s.expected_on > today for s in supplies)
+    # Some popular variants are out everywhere, and their next arrival is next week at the warehouse.
+    (due,) = [s for s in supplies if s.expected_on == today + dt.timedelta(days=7) and s.location.kind == "warehouse"]
+    waited = {line.variant_id: line.quantity for line in due.lines.all()}
+    assert len(waited) >= 3
+    for variant_id, rows in availability.availability(waited).items():
+        assert all(r.available == 0 for r in rows)
+        arrival = next(r.next_arrival for r in rows if r.location.pk == due.location_id)
+        assert arrival == availability.Arrival(date=due.expected_on, quantity=waited[variant_id])
+    transfers = Counter(Transfer.objects.values_list("status", flat=True))
+    assert transfers == {"requested": 3, "shipped": 2}
+    assert StockLevel.objects.filter(in_transit__gt=0).exists()
+    holds = Reservation.objects.filter(owner_kind="hold", status="active")
+    assert holds.count() == 4
+    assert all(h.customer_id and h.expires_at for h in holds)
+    assert StockLevel.objects.filter(location__kind="store", low_stock_threshold=2).exists()
+    assert set(Location.objects.exclude(kind="pickup").values_list("kaspi_point_id", flat=True)) >= {"PP1", "PP2"}
+    assert Feed.objects.filter(kind="kaspi", is_active=True).count() == 1
+    assert TransferLine.objects.count() == 15
+    assert inventory_queries.list_stock_drift() == []

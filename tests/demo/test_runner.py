@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,6 +68,7 @@ def test_first_start_loads_the_shop_and_later_starts_rewrite_the_urls(data_dir: 
     assert len(info["channels"]) == 5
     assert all(row["webhook_url"].startswith("http://127.0.0.1:8123/hooks/") for row in info["channels"])
     check_channels(info, "http://127.0.0.1:8123/")
+    assert re.fullmatch(r"http://127\.0\.0\.1:8123/feeds/kaspi/[0-9a-f]{32}\.xml", info["kaspi_feed_url"])
 
     # and the operator answered the history: replies are theirs, unanswered conversations nobody's
     operator = User.objects.get(email="operator@demo.omnia.kz")
@@ -89,6 +91,7 @@ def test_first_start_loads_the_shop_and_later_starts_rewrite_the_urls(data_dir: 
     assert again["console"] == "http://127.0.0.1:9001/"
     assert all(row["webhook_url"].startswith("http://127.0.0.1:9001/hooks/") for row in again["channels"])
     check_channels(again, "http://127.0.0.1:9001/")
+    assert again["kaspi_feed_url"].startswith("http://127.0.0.1:9001/feeds/kaspi/")
     assert json.loads(path.read_text()) == again
 
     # and a demo.json from before the shop had channels gets the database's list
