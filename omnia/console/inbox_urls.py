@@ -5,9 +5,16 @@ from omnia.console import inbox_views as views
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("list/", views.inbox_list, name="inbox_list"),
+    path("presence/", views.set_presence, name="inbox_presence"),
     path("<int:conversation_id>/", views.conversation, name="inbox_conversation"),
     path("<int:conversation_id>/messages/", views.thread_messages, name="inbox_messages"),
     path("<int:conversation_id>/send/", views.send, name="inbox_send"),
+    path("<int:conversation_id>/canned/", views.canned_suggestions, name="inbox_canned"),
+    path(
+        "<int:conversation_id>/scheduled/<int:message_id>/cancel/",
+        views.cancel_scheduled,
+        name="inbox_cancel_scheduled",
+    ),
     path("<int:conversation_id>/assign/", views.assign, name="inbox_assign"),
     path("<int:conversation_id>/status/", views.set_status, name="inbox_status"),
     path("<int:conversation_id>/priority/", views.set_priority, name="inbox_priority"),

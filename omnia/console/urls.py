@@ -20,5 +20,6 @@ urlpatterns = [
     path("settings/tokens/", views.settings_tokens, name="settings_tokens"),
     path("settings/tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke_token"),
     path("settings/audit/", views.settings_audit, name="settings_audit"),
+    path("settings/canned/", include("omnia.console.canned_urls")),
     path("settings/channels/", include("omnia.console.channel_urls")),
 ]

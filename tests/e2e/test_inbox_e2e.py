@@ -3,11 +3,13 @@ without a reload, and gets an answer that appears in the thread with its deliver
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -87,3 +89,61 @@ def test_a_telegram_message_appears_live_and_the_operator_answers_it(page: Page,
     expect(reply.locator(".msg-status .tick")).to_be_visible()
     expect(page.locator("#composer-text")).to_have_value("")
     expect(head).to_have_attribute("data-assignee", re.compile(r"^\d+$"))  # answering took it
+
+
+def test_a_manager_writes_a_canned_response_and_an_operator_style_reply_uses_it_later(
+    page: Page, demo_server: DemoServer
+) -> None:
+    """Settings → a "/thanks" canned response; in the inbox "/tha" + Enter inserts it filled in for
+    the customer; "Send later" schedules it for tomorrow morning, and it can be cancelled."""
+    channel = telegram_channel(demo_server)
+    log_in(page, demo_server, "manager")
+    shortcut = f"thanks{secrets.token_hex(2)}"
+
+    page.goto("/settings/canned/")
+    page.fill("#canned_shortcut", shortcut)
+    page.fill("#canned_title", "Thanks and delivery")
+    page.fill("#canned_text", "Спасибо, {{customer.first_name}}! Доставим завтра.")
+    page.click("[data-testid=save-canned]")
+    expect(page.locator(f"[data-testid=canned-row][data-shortcut={shortcut}]")).to_be_visible()
+
+    # A customer writes; the manager, online, opens the conversation.
+    page.click(".nav [data-section=inbox]")
+    page.locator("#inbox-presence label.presence-online").click()
+    expect(page.locator("#inbox-presence")).to_have_attribute("data-presence", "online")
+    last_name = f"E2E{secrets.token_hex(3)}"
+    update = telegram_update(
+        chat_id=900_000_000 + secrets.randbelow(10**8), first_name="Дана", last_name=last_name, text="Когда доставка?"
+    )
+    response = page.context.request.post(
+        channel["webhook_url"],
+        data=json.dumps(update),
+        headers={"Content-Type": "application/json", TELEGRAM_SECRET_HEADER: channel["secret"]},
+    )
+    assert response.ok, response.text()
+    page.locator("[data-testid=conversation]", has_text=last_name).locator("a").click()
+    expect(page.locator("#thread-head [data-testid=sla]")).to_have_text(re.compile(r"left|overdue"))
+
+    # "/" opens the suggestions; Enter inserts the chosen one, filled in.
+    composer = page.locator("#composer-text")
+    composer.click()
+    composer.press_sequentially(f"Добрый день! /{shortcut[:6]}")
+    suggestion = page.locator("[data-testid=canned-option]", has_text=f"/{shortcut}")
+    expect(suggestion).to_be_visible()
+    composer.press("Enter")
+    expect(composer).to_have_value("Добрый день! Спасибо, Дана! Доставим завтра.")
+    expect(page.locator("[data-testid=canned-suggestions]")).to_be_hidden()
+
+    # Send later: tomorrow 10:00 shop time.
+    tomorrow = (dt.datetime.now(ZoneInfo("Asia/Almaty")) + dt.timedelta(days=1)).replace(hour=10, minute=0)
+    page.click("[data-testid=send-later]")
+    page.fill("#composer-send-after", tomorrow.strftime("%Y-%m-%dT%H:%M"))
+    page.click("[data-testid=schedule]")
+    scheduled = page.locator("[data-testid=thread] .msg-out", has_text="Спасибо, Дана! Доставим завтра.")
+    expect(scheduled.locator("[data-testid=scheduled]")).to_be_visible()
+    expect(composer).to_have_value("")
+
+    # Changed their mind: cancel it before it goes.
+    page.once("dialog", lambda dialog: dialog.accept())
+    scheduled.locator("[data-testid=cancel-scheduled]").click()
+    expect(scheduled).to_have_count(0)

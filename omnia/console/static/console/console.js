@@ -158,3 +158,234 @@
   });
 })();
 /* === end of inbox === */
+
+/* === inbox: "/" canned responses, reply-via hints, send later, live SLA clocks, presence === */
+(function () {
+  "use strict";
+  var TOKEN = /(^|\s)\/([^\s\/]{0,50})$/;  // a "/word" right before the caret, at the start or after a space
+  var FETCH_DELAY_MS = 120;
+  var fetchTimer = null;
+  var current = null;  // {start, end, query} of the "/word" being completed, or null
+
+  function inbox() { return document.getElementById("inbox"); }
+  function box() { return document.getElementById("canned-suggestions"); }
+  function textarea() { return document.getElementById("composer-text"); }
+
+  /* --- formatting like inbox_views.duration_label, from the translated patterns on #inbox --- */
+  function fmt(pattern, values) {
+    return String(pattern || "").replace(/%\((\w+)\)(0?\d*)([ds])/g, function (_, name, width, kind) {
+      var value = String(values[name] === undefined ? "" : values[name]);
+      if (kind === "d" && width && width.charAt(0) === "0") {
+        while (value.length < parseInt(width, 10)) value = "0" + value;
+      }
+      return value;
+    });
+  }
+
+  function duration(seconds, d) {
+    var minutes = Math.max(0, Math.floor(seconds / 60));
+    if (minutes < 1) return d.fmtLt1;
+    if (minutes < 60) return fmt(d.fmtMin, { minutes: minutes });
+    var hours = Math.floor(minutes / 60);
+    minutes = minutes % 60;
+    if (hours < 24) return fmt(d.fmtHours, { hours: hours, minutes: minutes });
+    return fmt(d.fmtDays, { days: Math.floor(hours / 24), hours: hours % 24 });
+  }
+
+  /* --- SLA clocks: count down from the server's time, then count up as "overdue by" --- */
+  function tickClocks() {
+    var root = inbox();
+    if (!root) return;
+    var d = root.dataset;
+    document.querySelectorAll("[data-due-ms]").forEach(function (el) {
+      if (!el.dataset.seenAt) el.dataset.seenAt = String(Date.now());
+      var elapsed = Date.now() - parseInt(el.dataset.seenAt, 10);
+      var left = (parseInt(el.dataset.dueMs, 10) - parseInt(el.dataset.nowMs, 10) - elapsed) / 1000;
+      var overdue = left <= 0;
+      var text = overdue ? fmt(d.fmtOverdue, { time: duration(-left, d) }) : fmt(d.fmtLeft, { time: duration(left, d) });
+      if (el.textContent !== text) el.textContent = text;
+      var state = overdue ? "overdue" : "left";
+      if (el.dataset.state !== state) {
+        el.dataset.state = state;
+        el.classList.toggle("sla-clock-overdue", overdue);
+      }
+    });
+  }
+
+  /* --- "/" suggestions --- */
+  function viaValue() {
+    var form = document.getElementById("thread-composer");
+    var field = form && form.querySelector("[name=via]");
+    return field ? field.value : "";
+  }
+
+  function close() {
+    var list = box();
+    current = null;
+    clearTimeout(fetchTimer);
+    if (list) { list.hidden = true; list.innerHTML = ""; }
+    var t = textarea();
+    if (t) { t.setAttribute("aria-expanded", "false"); t.removeAttribute("aria-activedescendant"); }
+  }
+
+  function options() {
+    var list = box();
+    return list ? Array.prototype.slice.call(list.querySelectorAll("[role=option]")) : [];
+  }
+
+  function activate(index) {
+    var all = options();
+    if (!all.length) return;
+    index = (index + all.length) % all.length;
+    all.forEach(function (el, i) {
+      el.classList.toggle("active", i === index);
+      el.setAttribute("aria-selected", i === index ? "true" : "false");
+    });
+    all[index].scrollIntoView({ block: "nearest" });
+    var t = textarea();
+    if (t) t.setAttribute("aria-activedescendant", all[index].id);
+  }
+
+  function activeIndex() {
+    return options().findIndex(function (el) { return el.classList.contains("active"); });
+  }
+
+  function insert(option) {
+    var t = textarea();
+    if (!t || !current || !option) return;
+    var text = option.dataset.text || "";
+    var before = t.value.slice(0, current.start);
+    var after = t.value.slice(current.end);
+    t.value = before + text + after;
+    // Put the caret after the inserted text, or select the first {{…}} left to fill in.
+    var hole = text.indexOf("{{");
+    if (hole >= 0) {
+      var end = text.indexOf("}}", hole);
+      t.setSelectionRange(before.length + hole, before.length + (end >= 0 ? end + 2 : text.length));
+    } else {
+      t.setSelectionRange(before.length + text.length, before.length + text.length);
+    }
+    close();
+    t.focus();
+  }
+
+  function lookUp() {
+    var t = textarea();
+    var list = box();
+    if (!t || !list || !window.htmx) return;
+    var match = TOKEN.exec(t.value.slice(0, t.selectionStart));
+    if (!match || t.selectionStart !== t.selectionEnd) { close(); return; }
+    var query = match[2];
+    current = { start: t.selectionStart - query.length - 1, end: t.selectionStart, query: query };
+    clearTimeout(fetchTimer);
+    fetchTimer = setTimeout(function () {
+      window.htmx.ajax("GET", t.dataset.cannedUrl, {
+        source: list, target: list, swap: "innerHTML", values: { q: query, via: viaValue() }
+      });
+    }, FETCH_DELAY_MS);
+  }
+
+  function shown(list) {
+    // A response for a query the operator has typed past is dropped: a newer one is on its way.
+    var answer = list.querySelector("[data-query]");
+    if (!current || !answer || answer.dataset.query !== current.query) return;
+    list.hidden = false;
+    var t = textarea();
+    if (t) t.setAttribute("aria-expanded", "true");
+    if (options().length) activate(0);
+  }
+
+  /* --- reply via: the window note follows the chosen channel --- */
+  function syncWindowNote(select) {
+    var note = document.getElementById("composer-window");
+    var option = select.options[select.selectedIndex];
+    if (!note || !option) return;
+    note.textContent = option.dataset.note || "";
+    note.hidden = !option.dataset.note;
+    note.className = "window-note window-" + (option.dataset.window || "none");
+  }
+
+  /* --- keep the head's "more" panel open when a live update redraws the head --- */
+  var headMoreOpen = false;
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!inbox()) return;
+    tickClocks();
+    setInterval(tickClocks, 1000);
+
+    document.body.addEventListener("input", function (e) {
+      if (e.target && e.target.id === "composer-text") lookUp();
+    });
+    document.body.addEventListener("click", function (e) {
+      var option = e.target.closest && e.target.closest("#canned-suggestions [role=option]");
+      if (option) { e.preventDefault(); insert(option); return; }
+      if (e.target && e.target.id === "composer-text") lookUp();
+      else if (!(e.target.closest && e.target.closest("#canned-suggestions"))) close();
+    });
+    document.body.addEventListener("mousedown", function (e) {
+      // Keep the focus (and the caret) in the textarea while a suggestion is clicked.
+      if (e.target.closest && e.target.closest("#canned-suggestions")) e.preventDefault();
+    });
+    document.body.addEventListener("keydown", function (e) {
+      var t = e.target;
+      if (t && t.id === "composer-text" && current && box() && !box().hidden && options().length) {
+        if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+          e.preventDefault();
+          activate(activeIndex() + (e.key === "ArrowDown" ? 1 : -1));
+        } else if ((e.key === "Enter" && !e.ctrlKey && !e.metaKey && !e.shiftKey) || e.key === "Tab") {
+          e.preventDefault();
+          e.stopImmediatePropagation();
+          insert(options()[Math.max(0, activeIndex())]);
+        } else if (e.key === "Escape") {
+          e.preventDefault();
+          close();
+        }
+      } else if (t && t.id === "composer-text" && e.key === "Escape") {
+        close();
+      } else if (t && t.id === "composer-send-after" && e.key === "Enter") {
+        // Enter in the date field schedules: it must never send at once.
+        e.preventDefault();
+        var schedule = t.form && t.form.querySelector("button[name=schedule]");
+        if (schedule) schedule.click();
+      }
+    }, true);
+    document.body.addEventListener("change", function (e) {
+      if (e.target && e.target.id === "composer-via") { syncWindowNote(e.target); close(); }
+    });
+    document.body.addEventListener("htmx:afterSwap", function (e) {
+      if (e.detail && e.detail.target && e.detail.target.id === "canned-suggestions") shown(e.detail.target);
+      if (e.detail && e.detail.target && e.detail.target.id === "thread-composer") close();
+      tickClocks();
+    });
+    document.body.addEventListener("htmx:oobBeforeSwap", function (e) {
+      var more = document.querySelector("#thread-head .thread-more");
+      if (e.detail && e.detail.target && e.detail.target.id === "thread-head") headMoreOpen = !!(more && more.open);
+    });
+    document.body.addEventListener("htmx:oobAfterSwap", function (e) {
+      if (!headMoreOpen) return;
+      var more = document.querySelector("#thread-head .thread-more");
+      if (more) more.open = true;
+    });
+  });
+})();
+/* === end of inbox: canned, reply via, send later, SLA clocks === */
+
+/* stock: a scanner types a code and Enter; the box is selected after each search so the next scan
+   replaces it. Enter in a picker's search box searches instead of sending the form around it. */
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    if (event.target && event.target.id === "stock-search") {
+      var box = document.getElementById("stock-q");
+      if (box) setTimeout(function () { box.select(); }, 0);
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    var el = event.target;
+    if (event.key === "Enter" && el && el.matches && el.matches("input[data-no-submit]")) {
+      event.preventDefault();
+      el.dispatchEvent(new Event("search", { bubbles: true }));
+    }
+  });
+})();
+/* === end of stock === */
