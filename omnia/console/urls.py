@@ -13,7 +13,7 @@ urlpatterns = [
     path("customers/import/", include("omnia.console.import_urls")),
     path("customers/", include("omnia.console.customer_urls")),
     path("orders/", views.orders, name="orders"),
-    path("stock/", views.stock, name="stock"),
+    path("stock/", include("omnia.console.stock_urls")),
     path("analytics/", views.analytics, name="analytics"),
     path("settings/", views.settings_overview, name="settings"),
     path("settings/users/", views.settings_users, name="settings_users"),

@@ -23,7 +23,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from omnia.accounts import actions as accounts_actions
 from omnia.accounts import queries as accounts_queries
-from omnia.catalog import queries as catalog_queries
 from omnia.console.context_processors import navigation_for
 from omnia.core import permissions
 from omnia.core.audit import list_audit
@@ -133,34 +132,6 @@ def orders(request: HttpRequest) -> HttpResponse:
             "statuses": Order.Status.choices,
             "clerk_store": location_id,
             "topics": "orders",
-        },
-    )
-
-
-@section_required(Section.STOCK)
-def stock(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "").strip()
-    locations = list(inventory_queries.list_locations())
-    products = catalog_queries.search_products(q) if q else catalog_queries.search_products().none()
-    page = _page(request, products, per_page=20)
-    levels = inventory_queries.stock_table([v.pk for p in page for v in p.variants.all()])
-    rows = [
-        {"product": p, "variant": v, "cells": [levels.get((v.pk, loc.pk)) for loc in locations]}
-        for p in page
-        for v in p.variants.all()
-    ]
-    template = "console/stock_results.html" if request.htmx else "console/stock.html"  # type: ignore[attr-defined]
-    return render(
-        request,
-        template,
-        {
-            "q": q,
-            "locations": locations,
-            "rows": rows,
-            "page": page,
-            "summary": inventory_queries.location_summary(),
-            "topics": "stock",
-            "my_store": getattr(request.user, "store_id", None),
         },
     )
 
