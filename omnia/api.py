@@ -19,6 +19,7 @@ from omnia.conversations import api as conversations_api
 from omnia.core.errors import DomainError
 from omnia.customers.api import router as customers_router
 from omnia.customers.import_api import router as customers_import_router
+from omnia.customers.stock_api import router as customers_stock_router
 from omnia.inventory.api import router as inventory_router
 from omnia.orders.api import router as orders_router
 
@@ -89,6 +90,7 @@ api.add_router("", inventory_router)
 api.add_router("", catalog_router)
 # /customers/imports before /customers/{customer_id}: ninja matches routes in order.
 api.add_router("", customers_import_router)
+api.add_router("", customers_stock_router)
 api.add_router("", customers_router)
 api.add_router("", orders_router)
 # Connectors (in omnia.channels, a layer above conversations) know each provider's reply window.

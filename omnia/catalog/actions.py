@@ -38,6 +38,7 @@ from omnia.catalog.models import Barcode, Category, ChannelPrice, Product, Produ
 from omnia.core import clock
 from omnia.core.audit import do_record_audit
 from omnia.core.config import SUPPORTED_LANGUAGES
+from omnia.core.errors import DomainError
 from omnia.core.money import default_currency
 from omnia.core.permissions import Role
 from omnia.core.text import search_key, transliterate
@@ -316,14 +317,23 @@ def check_create_product(
     translations: dict[str, Any] | None = None,
     external_id: str = "",
     is_active: bool = True,
+    variants: Sequence[dict[str, Any]] = (),
 ) -> Product:
-    """A new product (no variants yet: add them with check_create_variant)."""
+    """A new product, with `variants` (each the keyword arguments of check_create_variant) in one go:
+    a refused variant names its place (variants[1].sku) and nothing is created."""
     require_catalog_editor(actor)
     fields = _clean_product(
         {"name": name, "description": description, "brand": brand, "category": category,
          "translations": translations, "external_id": external_id, "is_active": is_active}
     )  # fmt: skip
-    return Product.objects.create(created_at=clock.now(), **fields)
+    product = Product.objects.create(created_at=clock.now(), **fields)
+    for index, values in enumerate(variants):
+        try:
+            check_create_variant(actor=actor, product=product, **values)
+        except DomainError as exc:
+            exc.field = f"variants[{index}].{exc.field}" if exc.field else f"variants[{index}]"
+            raise
+    return product
 
 
 @transaction.atomic

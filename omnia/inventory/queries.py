@@ -1,8 +1,20 @@
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
-from omnia.inventory.models import Location, StockLevel, StockMove, Transfer, TransferLine
+from omnia.core.errors import ValidationFailed
+from omnia.inventory.errors import LocationNotFound, ReservationNotFound, SupplyNotFound, TransferNotFound
+from omnia.inventory.models import (
+    Location,
+    Reservation,
+    StockLevel,
+    StockMove,
+    StockSubscription,
+    Supply,
+    SupplyLine,
+    Transfer,
+    TransferLine,
+)
 
 
 def get_location_by_code(code: str) -> Location | None:
@@ -87,3 +99,119 @@ def location_summary() -> list[dict[str, object]]:
         }
         for loc in list_locations()
     ]
+
+
+# --- lookups and lists for the API and the console ------------------------------------------------------
+
+
+def get_location(code: str, *, field: str = "location", active_only: bool = False) -> Location:
+    """The location with this code; LOCATION_NOT_FOUND naming `field` otherwise (or when it is closed
+    and `active_only`: stock is not moved in or out of a closed location)."""
+    code = str(code or "").strip()
+    location = Location.objects.filter(code=code).first()
+    if location is None:
+        raise LocationNotFound(f"No location has the code {code!r}.", field=field)
+    if active_only and not location.is_active:
+        raise ValidationFailed(f"The location {code!r} is closed.", field=field, code="LOCATION_INACTIVE")
+    return location
+
+
+def get_reservation(reservation_id: int, *, field: str = "reservation_id") -> Reservation:
+    reservation = Reservation.objects.select_related("variant", "location", "actor").filter(pk=reservation_id).first()
+    if reservation is None:
+        raise ReservationNotFound(f"No reservation #{reservation_id}.", field=field)
+    return reservation
+
+
+def get_transfer(transfer_id: int, *, field: str = "transfer_id") -> Transfer:
+    transfer = _transfers().filter(pk=transfer_id).first()
+    if transfer is None:
+        raise TransferNotFound(f"No transfer #{transfer_id}.", field=field)
+    return transfer
+
+
+def get_supply(supply_id: int, *, field: str = "supply_id") -> Supply:
+    supply = _supplies().filter(pk=supply_id).first()
+    if supply is None:
+        raise SupplyNotFound(f"No supply #{supply_id}.", field=field)
+    return supply
+
+
+def list_moves(
+    *, variant_id: int | None = None, location_id: int | None = None, kind: str = "", reference: str = ""
+) -> QuerySet[StockMove]:
+    """The ledger, filtered; newest first by id (the order rows were written)."""
+    qs = StockMove.objects.select_related("variant", "location", "actor").order_by("-id")
+    if variant_id is not None:
+        qs = qs.filter(variant_id=variant_id)
+    if location_id is not None:
+        qs = qs.filter(location_id=location_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if reference:
+        qs = qs.filter(reference=reference)
+    return qs
+
+
+def list_reservations(
+    *,
+    variant_id: int | None = None,
+    location_id: int | None = None,
+    status: str = "",
+    owner_kind: str = "",
+    owner_ref: str = "",
+) -> QuerySet[Reservation]:
+    qs = Reservation.objects.select_related("variant", "location").order_by("-id")
+    if variant_id is not None:
+        qs = qs.filter(variant_id=variant_id)
+    if location_id is not None:
+        qs = qs.filter(location_id=location_id)
+    if status:
+        qs = qs.filter(status=status)
+    if owner_kind:
+        qs = qs.filter(owner_kind=owner_kind)
+    if owner_ref:
+        qs = qs.filter(owner_ref=owner_ref)
+    return qs
+
+
+def _transfers() -> QuerySet[Transfer]:
+    return Transfer.objects.select_related("source", "destination").prefetch_related(
+        Prefetch("lines", queryset=TransferLine.objects.select_related("variant").order_by("id"))
+    )
+
+
+def list_transfers(*, location_id: int | None = None, status: str = "") -> QuerySet[Transfer]:
+    """Transfers from or to `location_id`, in a status; newest first."""
+    qs = _transfers().order_by("-id")
+    if location_id is not None:
+        qs = qs.filter(Q(source_id=location_id) | Q(destination_id=location_id))
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def _supplies() -> QuerySet[Supply]:
+    return Supply.objects.select_related("location").prefetch_related(
+        Prefetch("lines", queryset=SupplyLine.objects.select_related("variant").order_by("id"))
+    )
+
+
+def list_supplies(*, location_id: int | None = None, status: str = "") -> QuerySet[Supply]:
+    qs = _supplies().order_by("-id")
+    if location_id is not None:
+        qs = qs.filter(location_id=location_id)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def list_stock_requests(
+    *, customer_id: int | None = None, variant_id: int | None = None
+) -> QuerySet[StockSubscription]:
+    qs = StockSubscription.objects.select_related("variant", "location").order_by("-id")
+    if customer_id is not None:
+        qs = qs.filter(customer_id=customer_id)
+    if variant_id is not None:
+        qs = qs.filter(variant_id=variant_id)
+    return qs
