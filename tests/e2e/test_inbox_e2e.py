@@ -91,7 +91,7 @@ def test_a_telegram_message_appears_live_and_the_operator_answers_it(page: Page,
     expect(head).to_have_attribute("data-assignee", re.compile(r"^\d+$"))  # answering took it
 
 
-def test_a_manager_writes_a_canned_response_and_an_operator_style_reply_uses_it_later(
+def test_a_canned_response_from_settings_is_inserted_with_slash_and_sent_later(
     page: Page, demo_server: DemoServer
 ) -> None:
     """Settings → a "/thanks" canned response; in the inbox "/tha" + Enter inserts it filled in for
