@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Coalesce
 
 from omnia.conversations import queries as conversations_queries
 from omnia.conversations.errors import ChannelInactive, EmptyMessage, ReplyWindowClosed
@@ -17,7 +18,7 @@ from omnia.conversations.events import (
     MessageReceived,
     MessageStatusChanged,
 )
-from omnia.conversations.models import Conversation, Message
+from omnia.conversations.models import Conversation, ConversationEvent, Message
 from omnia.core import clock
 from omnia.core.errors import ValidationFailed
 from omnia.core.events import RealtimeUpdate, publish_on_commit
@@ -190,8 +191,8 @@ def do_receive_message(
             last_message_at=now,
             unread_count=F("unread_count") + 1,
             external_thread_id=external_chat_id,
+            waiting_since=Coalesce(F("waiting_since"), Value(now, output_field=DateTimeField())),  # keep the oldest
         )
-        Conversation.objects.filter(pk=conversation.pk, waiting_since__isnull=True).update(waiting_since=now)
     customers_actions.do_record_timeline(
         customer=customer,
         kind="message",
@@ -318,6 +319,21 @@ def do_add_note(*, actor: Any, conversation: Conversation, text: str) -> Message
     return note
 
 
+def _answered_by_scheduled(message: Message) -> None:
+    """A reply scheduled for later answers the conversation when it goes out, not when it was written."""
+    at = message.sent_at or clock.now()
+    if Conversation.objects.filter(pk=message.conversation_id, first_response_at__isnull=True).update(
+        first_response_at=at
+    ):
+        ConversationEvent.objects.create(
+            conversation_id=message.conversation_id,
+            kind=ConversationEvent.Kind.FIRST_RESPONSE,
+            at=at,
+            actor_id=message.author_id,
+            data={"message_id": message.pk, "scheduled": True},
+        )
+
+
 @transaction.atomic
 def do_record_send_result(
     *, message: Message, provider_message_id: str = "", error: str = "", retry_at: dt.datetime | None = None
@@ -327,6 +343,8 @@ def do_record_send_result(
     if provider_message_id:
         message.status, message.provider_message_id, message.error = Message.Status.SENT, provider_message_id, ""
         message.sent_at, message.next_attempt_at = clock.now(), None
+        if message.send_after is not None:
+            _answered_by_scheduled(message)
     elif retry_at is not None:
         message.error, message.next_attempt_at = error, retry_at
     else:

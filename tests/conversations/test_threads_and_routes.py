@@ -266,6 +266,21 @@ def test_a_message_scheduled_for_later_is_not_the_first_response() -> None:
     assert routing.record_sla_breaches(now=NOW + dt.timedelta(minutes=5)) == 1
 
 
+def test_a_scheduled_reply_answers_the_conversation_when_it_goes_out(frozen: Any) -> None:
+    conversation = receive(make_channel("telegram"), make_customer()).conversation
+    message = actions.check_send_message(
+        actor=None, conversation=conversation, text="Доброе утро", send_after=NOW + dt.timedelta(hours=10)
+    )
+    frozen.shift(dt.timedelta(hours=10))
+
+    actions.do_record_send_result(message=message, provider_message_id="42:7")
+
+    conversation.refresh_from_db()
+    assert conversation.first_response_at == NOW + dt.timedelta(hours=10)
+    event = ConversationEvent.objects.get(conversation=conversation, kind="first_response")
+    assert event.at == conversation.first_response_at
+
+
 def make_operator() -> Any:
     return make_user()
 
