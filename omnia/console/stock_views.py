@@ -264,10 +264,14 @@ def _level(variant: Variant, location: Location) -> StockLevel | None:
 
 
 def _grid(
-    variants: list[Variant], *, city: str, my_store: Location | None, matched: set[int] | None = None
+    variants: list[Variant],
+    *,
+    stock: dict[int, list[inventory_availability.LocationStock]],
+    my_store: Location | None,
+    matched: set[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Per variant: its price, attributes and every location that has, holds, awaits or ships it."""
-    stock = inventory_availability.availability([v.pk for v in variants], city=city)
+    """Per variant: its price, attributes and every location that has, holds, awaits or ships it.
+    `stock` is availability() for these variants (one call for a whole page: four queries)."""
     mine_id = my_store.pk if my_store is not None else None
     rows = []
     for variant in variants:
@@ -282,6 +286,10 @@ def _grid(
                 "attributes": _attributes(variant),
                 "price": _price(variant),
                 "barcodes": catalog_queries.barcodes_of(variant),
+                "channel_prices": [
+                    {"channel": cp.channel, "price": format_money(cp.price, variant.currency)}
+                    for cp in catalog_queries.channel_prices(variant)
+                ],
                 "mine": mine,
                 "places": ([mine] if mine is not None else []) + shown,
                 "hidden": len(others) - len(shown),
@@ -306,8 +314,12 @@ def search(request: HttpRequest) -> HttpResponse:
     my_store = _my_store(request)
     products, matched = _search_products(q) if q else (Product.objects.none(), set())
     page = _page(request, products, per_page=SEARCH_PAGE)
+    products_here = list(page.object_list)
+    stock = inventory_availability.availability(
+        [v.pk for product in products_here for v in product.variants.all()], city=city
+    )
     results = []
-    for product in page.object_list:
+    for product in products_here:
         variants = list(product.variants.all())
         if matched:
             variants.sort(key=lambda v: v.pk not in matched)
@@ -316,7 +328,7 @@ def search(request: HttpRequest) -> HttpResponse:
                 "product": product,
                 "name": _product_name(product),
                 "image": next(iter(product.images.all()), None),
-                "variants": _grid(variants, city=city, my_store=my_store, matched=matched),
+                "variants": _grid(variants, stock=stock, my_store=my_store, matched=matched),
             }
         )
     context = {
@@ -350,7 +362,8 @@ def _product_page(
 ) -> HttpResponse:
     city = forms.SearchForm(request.GET).values()[1]
     variants = list(product.variants.all())
-    grid = _grid(variants, city=city, my_store=_my_store(request))
+    stock = inventory_availability.availability([v.pk for v in variants], city=city)
+    grid = _grid(variants, stock=stock, my_store=_my_store(request))
     choices = [(row["variant"].pk, _variant_label(row["variant"])) for row in grid]
     if notify_form is None:
         out = next((row["variant"].pk for row in grid if row["out_here"] or row["available"] <= 0), None)
@@ -527,7 +540,7 @@ def holds(request: HttpRequest) -> HttpResponse:
     groups: dict[int, dict[str, Any]] = {}
     for hold in page.object_list:
         group = groups.setdefault(hold.location_id, {"location": hold.location, "holds": []})
-        group["holds"].append(hold)
+        group["holds"].append({"hold": hold, "name": _product_name(hold.variant.product)})
     ordered = sorted(groups.values(), key=lambda g: (my_store is None or g["location"].pk != my_store.pk))
     return render(
         request,

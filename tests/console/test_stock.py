@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from omnia.accounts.models import User
-from omnia.catalog.models import Barcode, Product, ProductImage, Variant
+from omnia.catalog.models import Barcode, ChannelPrice, Product, ProductImage, Variant
 from omnia.core import clock
 from omnia.core.money import format_money
 from omnia.core.permissions import Role
@@ -168,6 +168,25 @@ def test_live_search_answers_with_the_results_only(shop: Shop) -> None:
 
     assert "<html" not in html(response)
     assert 'data-sku="GRL-10M-M"' in html(response)
+
+
+def test_the_search_reads_a_page_of_products_in_a_fixed_number_of_queries(
+    shop: Shop, django_assert_max_num_queries: Any
+) -> None:
+    for n in range(12):
+        product = Product.objects.create(name=f"Гирлянда «Шар» {n}", created_at=clock.now())
+        for size in ("S", "M", "L"):
+            variant = Variant.objects.create(
+                product=product, sku=f"BALL-{n}-{size}", price=Decimal("990"), currency="KZT"
+            )
+            receive(shop.mega, variant, 2)
+    client = logged_in(Role.CLERK, shop)
+    client.get(reverse("console:stock"), {"q": "гирлянда"})  # warm: session, user
+
+    with django_assert_max_num_queries(20):
+        response = client.get(reverse("console:stock"), {"q": "гирлянда"}, **HTMX)
+
+    assert len(response.context["results"]) == 10
 
 
 def test_out_in_the_clerks_store_shows_where_else_it_is_available(shop: Shop) -> None:
@@ -656,6 +675,7 @@ def test_the_locations_page_puts_the_clerks_store_first(shop: Shop) -> None:
 
 
 def test_the_product_page_in_the_users_language_with_images_barcodes_and_stock(shop: Shop) -> None:
+    ChannelPrice.objects.create(variant=shop.m, channel="kaspi", price=Decimal("13490"))
     client = logged_in(Role.OPERATOR)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "kk"
 
@@ -666,6 +686,7 @@ def test_the_product_page_in_the_users_language_with_images_barcodes_and_stock(s
     assert "https://img.example/garland.jpg" in page
     assert "4870001234567" in page
     assert page.count('data-testid="variant"') == 2
+    assert format_money(Decimal("13490"), "KZT", locale="kk") in page
 
 
 def test_a_customer_asks_to_be_told_when_a_variant_is_back(shop: Shop) -> None:
