@@ -370,6 +370,23 @@ def test_holding_more_than_is_available_is_a_form_error_and_changes_nothing(shop
     assert level(shop.m, shop.mega) == (3, 0, 0)
 
 
+def test_a_refused_hold_keeps_the_picked_card_and_a_foreign_next_is_ignored(shop: Shop) -> None:
+    customer = customers_actions.check_create_customer(actor=None, identities=[("phone", PHONE)], first_name="Ольга")
+    client = logged_in(Role.CLERK, shop)
+
+    refused = client.post(
+        reverse("console:stock_hold_new"), hold_form(shop, shop.mega, customer=customer.pk, quantity=9)
+    )
+    made = client.post(
+        reverse("console:stock_hold_new"),
+        hold_form(shop, shop.mega, customer=customer.pk, next="https://evil.example/stock/"),
+    )
+
+    assert refused.status_code == 422
+    assert f'name="customer" value="{customer.pk}" checked' in html(refused)
+    assert made["Location"] == reverse("console:stock_holds")
+
+
 @pytest.mark.parametrize(
     ("data", "error"),
     [
