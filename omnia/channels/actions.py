@@ -17,9 +17,11 @@ REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     Provider.TELEGRAM: ("bot_token", "secret_token"),
     Provider.WHATSAPP: ("access_token", "app_secret", "verify_token"),
     Provider.INSTAGRAM: ("access_token", "app_secret", "verify_token"),
+    Provider.EMAIL: ("username", "password"),
 }
 REQUIRED_CONFIG: dict[str, tuple[str, ...]] = {
     Provider.WHATSAPP: ("phone_number_id",),
+    Provider.EMAIL: ("address", "imap_host", "smtp_host"),
 }
 MAX_NAME_LENGTH = 100
 MAX_TEAM_LENGTH = 60

@@ -8,6 +8,10 @@ class ChannelsConfig(AppConfig):
     verbose_name = _("Channels")
 
     def ready(self) -> None:
-        from omnia.channels import handlers
+        import datetime as dt
+
+        from omnia.channels import handlers, tasks
+        from omnia.core import schedule
 
         handlers.register()
+        schedule.every(dt.timedelta(seconds=30), tasks.poll_mailboxes)

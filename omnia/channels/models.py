@@ -83,3 +83,31 @@ class InboundEvent(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["channel", "event_id"], name="inbound_event_once")]
+
+
+class MailboxState(models.Model):
+    """IMAP bookkeeping of an e-mail channel: the UIDs taken so far, and how the last poll went.
+
+    A message with a UID above `last_uid` (under the same `uidvalidity`) has not been taken yet;
+    `last_uid` moves in the same transaction that stores each message. A changed UIDVALIDITY means
+    the server renumbered the folder: the poller reads it again from a few days back, and the
+    Message-ID dedupe keeps what was stored before from coming in twice.
+    """
+
+    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="mailbox_state")
+    folder = models.CharField(_("folder"), max_length=255, default="INBOX")
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    last_polled_at = models.DateTimeField(_("last checked"), null=True, blank=True)
+    synced_at = models.DateTimeField(_("last checked without errors"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    busy_until = models.DateTimeField(
+        null=True, blank=True, help_text="A poll in progress holds the mailbox until then"
+    )
+
+    class Meta:
+        verbose_name = _("mailbox state")
+        verbose_name_plural = _("mailbox states")
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}: {self.folder} {self.uidvalidity}/{self.last_uid}"

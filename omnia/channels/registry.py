@@ -30,3 +30,6 @@ register(InstagramConnector())
 from omnia.channels.webchat.connector import WebchatConnector  # noqa: E402
 
 register(WebchatConnector())
+from omnia.channels.email.connector import EmailConnector  # noqa: E402
+
+register(EmailConnector())

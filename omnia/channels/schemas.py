@@ -29,6 +29,13 @@ class ChannelOut(Schema):
     first_response_minutes: int
     is_active: bool
     created_at: dt.datetime
+    last_polled_at: dt.datetime | None = Field(
+        None, description="Mailboxes (e-mail): when the mailbox was last checked for new mail"
+    )
+    last_error: str = Field(
+        "",
+        description="Mailboxes (e-mail): why the last check failed (cannot connect, login refused…); empty if fine",
+    )
 
     @staticmethod
     def of(c: Channel) -> ChannelOut:
@@ -52,7 +59,16 @@ class ChannelOut(Schema):
             first_response_minutes=c.first_response_minutes,
             is_active=c.is_active,
             created_at=c.created_at,
+            **_mailbox_status(c),
         )
+
+
+def _mailbox_status(c: Channel) -> dict[str, Any]:
+    """How the last IMAP poll of an e-mail channel went (nothing for other providers or before the first)."""
+    state = getattr(c, "mailbox_state", None) if c.provider == Provider.EMAIL else None
+    if state is None:
+        return {}
+    return {"last_polled_at": state.last_polled_at, "last_error": state.last_error}
 
 
 class ChannelIn(Schema):
@@ -62,11 +78,16 @@ class ChannelIn(Schema):
         default_factory=dict,
         description=(
             "Secrets, stored encrypted. telegram: bot_token, secret_token; whatsapp and instagram: "
-            "access_token, app_secret, verify_token"
+            "access_token, app_secret, verify_token; email: username, password"
         ),
     )
     config: dict[str, Any] = Field(
-        default_factory=dict, description="Non-secret settings; whatsapp needs phone_number_id"
+        default_factory=dict,
+        description=(
+            "Non-secret settings; whatsapp needs phone_number_id; email needs address, imap_host and smtp_host "
+            "(optional: imap_port, smtp_port, imap_tls and smtp_tls as ssl, starttls or none, folder, from_name, "
+            "history_days)"
+        ),
     )
     team: str = ""
     reply_policy: Channel.ReplyPolicy = Channel.ReplyPolicy.NEW_AFTER_RESOLVE

@@ -30,6 +30,8 @@ def webhook(request: HttpRequest, provider: str, key: str) -> HttpResponse:
     try:
         connector = connector_for(channel.provider)
     except LookupError:
+        connector = None
+    if connector is None or not getattr(connector, "webhooks", True):  # e-mail is polled, not pushed
         return _error(404, "WEBHOOK_NOT_SUPPORTED", f"{channel.get_provider_display()} channels take no webhooks.")
     if request.method == "GET":
         challenge = connector.handshake(credentials=channel.credentials, query=request.GET)
