@@ -271,7 +271,7 @@ def start_smtp(handler: SmtpHandler, *, port: int = 0) -> SmtpController:
         ok = isinstance(auth_data, LoginPassword) and handler.accounts.get(
             auth_data.login.decode()
         ) == auth_data.password.decode("utf-8", errors="replace")
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
     controller = SmtpController(
         handler,
