@@ -42,6 +42,7 @@ from omnia.customers.models import ChannelKind, Customer
 from omnia.inventory import actions as inventory_actions
 from omnia.inventory import availability as inventory_availability
 from omnia.inventory import queries as inventory_queries
+from omnia.inventory.errors import ReservationNotFound, SupplyNotFound, TransferNotFound
 from omnia.inventory.models import Location, Reservation, StockLevel, Supply, Transfer
 
 View = Callable[..., HttpResponse]
@@ -199,41 +200,40 @@ def _search_products(text: str) -> tuple[QuerySet[Product], set[int]]:
     return products.order_by("name", "pk"), set()
 
 
-# --- reads inventory.queries does not offer yet (read-only; to move there) --------------------------
+# --- lists, narrowed for the pages ----------------------------------------------------------------
 
 
 def _holds(location: Location | None, status: str) -> QuerySet[Reservation]:
-    qs = Reservation.objects.filter(owner_kind=Reservation.Owner.HOLD).select_related(
-        "variant__product", "location", "customer", "actor"
-    )
-    if location is not None:
-        qs = qs.filter(location=location)
-    if status == "active":
-        qs = qs.filter(status=Reservation.Status.ACTIVE)
-    elif status == "closed":
+    """Units held for customers (not order, cart or transfer reservations): active, closed or all."""
+    qs = inventory_queries.list_reservations(
+        location_id=location.pk if location is not None else None,
+        owner_kind=Reservation.Owner.HOLD,
+        status=Reservation.Status.ACTIVE if status == "active" else "",
+    ).select_related("variant__product", "customer", "actor")
+    if status == "closed":
         qs = qs.exclude(status=Reservation.Status.ACTIVE)
     return qs.order_by("location__name", "-created_at", "-pk")
 
 
 def _transfers(location: Location | None, status: str) -> QuerySet[Transfer]:
-    qs = Transfer.objects.select_related("source", "destination", "requested_by").prefetch_related(
-        "lines__variant__product"
-    )
-    if location is not None:
-        qs = qs.filter(Q(source=location) | Q(destination=location))
+    """Transfers from or to `location`; "open" is requested or on the way."""
+    qs = inventory_queries.list_transfers(
+        location_id=location.pk if location is not None else None,
+        status=status if status in Transfer.Status.values else "",
+    ).select_related("requested_by")
     if status == "open":
         qs = qs.filter(status__in=[Transfer.Status.REQUESTED, Transfer.Status.SHIPPED])
-    elif status in Transfer.Status.values:
-        qs = qs.filter(status=status)
-    return qs.order_by("-created_at", "-pk")
+    return qs
 
 
 def _supplies(location: Location | None, status: str) -> QuerySet[Supply]:
-    qs = Supply.objects.select_related("location").prefetch_related("lines__variant__product")
-    if location is not None:
-        qs = qs.filter(location=location)
-    qs = qs.filter(status=status if status in Supply.Status.values else Supply.Status.EXPECTED)
+    """Supplies in a status; the expected ones soonest first, the others latest first."""
+    status = status if status in Supply.Status.values else Supply.Status.EXPECTED
+    qs = inventory_queries.list_supplies(location_id=location.pk if location is not None else None, status=status)
     return qs.order_by("expected_on", "pk") if status == Supply.Status.EXPECTED else qs.order_by("-expected_on", "-pk")
+
+
+# --- reads inventory.queries does not offer yet (read-only; to move there) --------------------------
 
 
 def _location_levels(location: Location, text: str, low_only: bool) -> QuerySet[StockLevel]:
@@ -257,7 +257,7 @@ def _location_levels(location: Location, text: str, low_only: bool) -> QuerySet[
 
 
 def _level(variant: Variant, location: Location) -> StockLevel | None:
-    return StockLevel.objects.filter(variant=variant, location=location).first()
+    return inventory_queries.stock_table([variant.pk]).get((variant.pk, location.pk))
 
 
 # --- the per-location grid of variants ------------------------------------------------------------
@@ -296,7 +296,7 @@ def _grid(
                 "available": sum(p.available for p in places),
                 "elsewhere": elsewhere,
                 "out_here": mine is not None and mine.available <= 0,
-                "matched": bool(matched) and variant.pk in (matched or set()),
+                "matched": variant.pk in (matched or set()),
             }
         )
     return rows
@@ -559,8 +559,12 @@ def holds(request: HttpRequest) -> HttpResponse:
 
 
 def _hold_or_404(hold_id: int) -> Reservation:
-    hold = Reservation.objects.filter(pk=hold_id, owner_kind=Reservation.Owner.HOLD).select_related("variant").first()
-    if hold is None:
+    """A hold for a customer; other reservations (orders, carts, transfers) are not released here."""
+    try:
+        hold = inventory_queries.get_reservation(hold_id)
+    except ReservationNotFound:
+        hold = None
+    if hold is None or hold.owner_kind != Reservation.Owner.HOLD:
         raise Http404(gettext("No such hold."))
     return hold
 
@@ -665,9 +669,10 @@ def transfer_new(request: HttpRequest) -> HttpResponse:
 
 
 def _transfer_step(request: HttpRequest, transfer_id: int, step: Callable[..., Transfer], done: str) -> HttpResponse:
-    transfer = Transfer.objects.filter(pk=transfer_id).first()
-    if transfer is None:
-        raise Http404(gettext("No such transfer."))
+    try:
+        transfer = inventory_queries.get_transfer(transfer_id)
+    except TransferNotFound as exc:
+        raise Http404(gettext("No such transfer.")) from exc
     try:
         step(actor=request.user, transfer=transfer)
     except DomainError as exc:
@@ -792,10 +797,10 @@ def supply_new(request: HttpRequest) -> HttpResponse:
 
 
 def _supply_or_404(supply_id: int) -> Supply:
-    supply = Supply.objects.filter(pk=supply_id).first()
-    if supply is None:
-        raise Http404(gettext("No such supply."))
-    return supply
+    try:
+        return inventory_queries.get_supply(supply_id)
+    except SupplyNotFound as exc:
+        raise Http404(gettext("No such supply.")) from exc
 
 
 @require_POST
