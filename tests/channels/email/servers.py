@@ -7,6 +7,7 @@ when it changes, so every test adds a mailbox of its own). It is stopped by its 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import imaplib
@@ -186,15 +187,30 @@ def start_dovecot() -> tuple[Dovecot, int]:
                 pid_file = directory / "run" / "master.pid"
                 with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
                     if sock.recv(100).startswith(b"* OK") and pid_file.exists():
-                        return server, int(pid_file.read_text().split()[0])
+                        pid = int(pid_file.read_text().split()[0])
+                        # A safety net should the session end without its fixture teardown (an interrupted run).
+                        atexit.register(stop_dovecot, server, pid)
+                        return server, pid
                 time.sleep(0.1)
         last_error = f"{(directory / 'start.log').read_text(errors='replace')}\n{server.log}"
         stop_dovecot(server, None)
     raise RuntimeError(f"Dovecot did not start:\n{last_error}")
 
 
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting for a parent that does not reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
 def stop_dovecot(server: Dovecot, pid: int | None) -> None:
+    """Stop the master by its pid (it stops its children) and remove the directory; safe to repeat."""
     pid_file = server.directory / "run" / "master.pid"
+    if not server.directory.exists():
+        return
     if pid is None and pid_file.exists():
         with contextlib.suppress(ValueError, OSError):
             pid = int(pid_file.read_text().split()[0])
@@ -203,9 +219,7 @@ def stop_dovecot(server: Dovecot, pid: int | None) -> None:
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not _alive(pid):
                 break
             time.sleep(0.05)
     shutil.rmtree(server.directory, ignore_errors=True)
