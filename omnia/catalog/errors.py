@@ -67,3 +67,22 @@ class CatalogEditForbidden(PermissionDenied):
     """Only a manager or the owner changes the catalog and its prices."""
 
     code = "CATALOG_FORBIDDEN"
+
+
+class ImportFileInvalid(ValidationFailed):
+    """The file as a whole cannot be imported: wrong type, unreadable, too big, no SKU column."""
+
+    code = "IMPORT_FILE_INVALID"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message, field="file", code=code)
+
+
+class ImportNotFound(NotFound):
+    code = "IMPORT_NOT_FOUND"
+
+
+class ImportNotPending(Conflict):
+    """The import was already confirmed: it cannot be confirmed (or cancelled) again."""
+
+    code = "IMPORT_NOT_PENDING"

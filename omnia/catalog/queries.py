@@ -12,11 +12,12 @@ from django.db.models import Prefetch, Q, QuerySet
 from omnia.catalog.errors import (
     BarcodeNotFound,
     CategoryNotFound,
+    ImportNotFound,
     ProductNotFound,
     SkuNotFound,
     VariantNotFound,
 )
-from omnia.catalog.models import Barcode, Category, ChannelPrice, Product, ProductImage, Variant
+from omnia.catalog.models import Barcode, Category, ChannelPrice, ImportJob, Product, ProductImage, Variant
 from omnia.core import clock
 from omnia.core.text import search_key
 
@@ -274,3 +275,17 @@ def descendant_ids(category: Category) -> set[int]:
                 found.add(pk)
                 grew = True
     return found
+
+
+# --- imports ------------------------------------------------------------------------------------------------
+
+
+def get_import_job(job_id: int, *, field: str = "job_id") -> ImportJob:
+    job = ImportJob.objects.select_related("created_by").filter(pk=job_id).first()
+    if job is None:
+        raise ImportNotFound(f"No catalog import #{job_id}.", field=field)
+    return job
+
+
+def list_import_jobs() -> QuerySet[ImportJob]:
+    return ImportJob.objects.select_related("created_by").order_by("-id")

@@ -10,15 +10,18 @@ OUT_OF_STOCK / WRONG_STATE → 409, QUANTITY_INVALID / REASON_REQUIRED → 422; 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
-from django.http import HttpRequest
-from ninja import Query, Router, Status
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Query, Router, Status
+from ninja.files import UploadedFile
 
+from omnia.catalog import actions_import
 from omnia.catalog import queries as catalog_queries
-from omnia.catalog.models import Variant
+from omnia.catalog.models import ImportJob, Variant
 from omnia.core.pagination import Page, paginate
 from omnia.core.permissions import Section, actor_of, authorize
-from omnia.inventory import actions, availability, queries
+from omnia.inventory import actions, availability, imports, queries
 from omnia.inventory.errors import InvalidQuantity, WrongState
 from omnia.inventory.models import Reservation, StockMove, Supply, Transfer
 from omnia.inventory.schemas import (
@@ -29,6 +32,10 @@ from omnia.inventory.schemas import (
     ConsumeIn,
     CorrectionIn,
     CorrectionOut,
+    ImportErrorOut,
+    ImportJobOut,
+    ImportPreviewOut,
+    ImportPreviewRowOut,
     LineIn,
     LocationOut,
     LocationStockOut,
@@ -455,3 +462,128 @@ def cancel_supply(request: HttpRequest, supply_id: int) -> SupplyOut:
     authorize(actor, Section.STOCK, write=True)
     actions.check_cancel_supply(actor=actor, supply=queries.get_supply(supply_id))
     return SupplyOut.of(queries.get_supply(supply_id))
+
+
+# --- catalog import and export (with the per-location stock columns) -----------------------------------------
+
+MAX_ERRORS_PAGE = 1000
+
+
+def _import_job(job: ImportJob, *, errors_offset: int = 0, errors_limit: int = 200) -> ImportJobOut:
+    previewing = job.status == ImportJob.Status.PREVIEW
+    preview = None
+    if previewing:
+        parsed = actions_import.read_import_preview(job)
+        rows = [
+            ImportPreviewRowOut(row=r.row, values=r.display(), errors=[ImportErrorOut(**e.as_dict()) for e in r.errors])
+            for r in (parsed.rows if parsed else [])
+        ]
+        preview = ImportPreviewOut(
+            columns=parsed.columns if parsed else {}, ignored_columns=parsed.ignored if parsed else [],
+            would_create=job.created_count, would_update=job.updated_count, would_leave_unchanged=job.unchanged_count,
+            rows=rows,
+        )  # fmt: skip
+    errors = job.errors[errors_offset : errors_offset + errors_limit]
+    return ImportJobOut(
+        id=job.pk, status=job.status, filename=job.filename, created_at=job.created_at, finished_at=job.finished_at,
+        total_rows=job.total_rows, processed_rows=job.processed_rows,
+        created=0 if previewing else job.created_count, updated=0 if previewing else job.updated_count,
+        unchanged=0 if previewing else job.unchanged_count, error_count=job.error_count,
+        errors=[ImportErrorOut(**{"column": "", **e}) for e in errors], errors_offset=errors_offset, preview=preview,
+    )  # fmt: skip
+
+
+@router.post(
+    "/catalog/imports",
+    response={201: ImportJobOut},
+    summary="Upload a CSV/XLSX catalog (1C, МойСклад or our export); answers the preview, nothing is imported yet",
+    description=(
+        "Columns in Russian or English: Артикул/SKU (required), Наименование, Модификация, Штрихкод, Цена, "
+        "Цена со скидкой, Начало/Конец акции, Бренд, Категория/Группа (a path 'A / B'), Описание, "
+        "Наименование (kk|en), Размер, Цвет, Характеристика: <name>, Вес (kg) or Вес, г, Длина/Ширина/Высота, мм, "
+        "Внешний код, В продаже, and Остаток: <location code> (units counted there). Rows are matched by SKU: "
+        "importing again updates, never duplicates. The preview forecasts created / updated / unchanged rows "
+        "and lists per-row errors (row, column, message). Managers and the owner only."
+    ),
+)
+def upload_catalog_import(request: HttpRequest, file: File[UploadedFile]) -> Status[ImportJobOut]:
+    actor = actor_of(request)
+    authorize(actor, Section.STOCK, write=True)
+    job = imports.check_start_import(actor=actor, upload=file)
+    return Status(201, _import_job(job))
+
+
+@router.get("/catalog/imports", response=Page[ImportJobOut], summary="Catalog imports, newest first")
+def list_catalog_imports(request: HttpRequest, cursor: str | None = None, limit: int = Query(20)) -> dict[str, object]:
+    authorize(actor_of(request), Section.STOCK)
+    return paginate(
+        catalog_queries.list_import_jobs(), cursor=cursor, limit=limit,
+        serialize=lambda job: _import_job(job, errors_limit=20),
+    )  # fmt: skip
+
+
+@router.post(
+    "/catalog/imports/{job_id}/confirm",
+    response={202: ImportJobOut},
+    summary="Start a previewed import in the background; poll GET /catalog/imports/{id} for progress",
+    description="Rows with errors are skipped whole; the rest are written. 409 IMPORT_NOT_PENDING if not in preview.",
+)
+def confirm_catalog_import(request: HttpRequest, job_id: int) -> Status[ImportJobOut]:
+    actor = actor_of(request)
+    authorize(actor, Section.STOCK, write=True)
+    job = imports.do_confirm_import(actor=actor, job=catalog_queries.get_import_job(job_id))
+    return Status(202, _import_job(job))
+
+
+@router.get(
+    "/catalog/imports/{job_id}",
+    response=ImportJobOut,
+    summary="An import's status, progress (processed_rows of total_rows), counts and per-row errors",
+)
+def get_catalog_import(
+    request: HttpRequest, job_id: int, errors_offset: int = Query(0, ge=0),
+    errors_limit: int = Query(200, ge=1, le=MAX_ERRORS_PAGE),
+) -> ImportJobOut:  # fmt: skip
+    authorize(actor_of(request), Section.STOCK)
+    job = catalog_queries.get_import_job(job_id)
+    return _import_job(job, errors_offset=errors_offset, errors_limit=errors_limit)
+
+
+@router.delete(
+    "/catalog/imports/{job_id}",
+    response={204: None},
+    summary="Drop an import still awaiting confirmation (and its stored file)",
+)
+def cancel_catalog_import(request: HttpRequest, job_id: int) -> Status[None]:
+    actor = actor_of(request)
+    authorize(actor, Section.STOCK, write=True)
+    actions_import.do_cancel_import(actor=actor, job=catalog_queries.get_import_job(job_id))
+    return Status(204, None)
+
+
+@router.get(
+    "/catalog/export",
+    response={200: None},
+    summary="Download the catalog as CSV or XLSX, in the columns the import reads (round trip: no changes)",
+    description=(
+        "`format`: csv (UTF-8 with BOM, `;`-separated, as Russian Excel opens it) or xlsx. `stock=true` adds "
+        "'Остаток: <code>' (on hand) per active location; `active=true` leaves out what is off sale."
+    ),
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The file",
+                "content": {content_type: {"schema": {"type": "string", "format": "binary"}}
+                            for content_type in imports.CONTENT_TYPES.values()},
+            }
+        }
+    },
+)  # fmt: skip
+def export_catalog(
+    request: HttpRequest, format: Literal["csv", "xlsx"] = "csv", stock: bool = False, active: bool = False
+) -> HttpResponse:
+    authorize(actor_of(request), Section.STOCK)
+    name, content_type, data = imports.export_file(file_format=format, with_stock=stock, active_only=active)
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

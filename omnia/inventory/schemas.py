@@ -334,3 +334,45 @@ class StockRequestOut(Schema):
             id=s.pk, customer_id=s.customer_id, sku=s.variant.sku, location=s.location.code if s.location else None,
             channel=s.channel, created_at=s.created_at, notified_at=s.notified_at,
         )  # fmt: skip
+
+
+# --- catalog import ---------------------------------------------------------------------------------------
+
+
+class ImportErrorOut(Schema):
+    row: int | None = Field(description="The spreadsheet row (the header is row 1); null for the whole file")
+    field: str = Field(description="What the column is: sku, price, promo_price, stock:<location>…")
+    column: str = Field(description="The column's header as written in the file")
+    message: str
+
+
+class ImportPreviewRowOut(Schema):
+    row: int
+    values: dict[str, str] = Field(description="The row's values by field, as text")
+    errors: list[ImportErrorOut]
+
+
+class ImportPreviewOut(Schema):
+    columns: dict[str, str] = Field(description="Header as written → what it was read as")
+    ignored_columns: list[str]
+    would_create: int
+    would_update: int
+    would_leave_unchanged: int
+    rows: list[ImportPreviewRowOut] = Field(description="The first rows of the file")
+
+
+class ImportJobOut(Schema):
+    id: int
+    status: str = Field(description="preview → queued → running → done (or failed)")
+    filename: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    total_rows: int
+    processed_rows: int = Field(description="Progress: rows done of total_rows")
+    created: int
+    updated: int
+    unchanged: int
+    error_count: int
+    errors: list[ImportErrorOut]
+    errors_offset: int
+    preview: ImportPreviewOut | None = Field(description="While the status is preview: the forecast and first rows")
