@@ -36,7 +36,7 @@ def reply_subject(subject: str, *, answering: bool) -> str:
     """'Re: <subject>' with exactly one prefix when answering (no 'Re: Re:'); the subject as is otherwise."""
     base = " ".join(subject.split())
     if not answering:
-        return base or _("(no subject)")
+        return base
     base = _REPLY_PREFIX.sub("", base).strip()
     return f"Re: {base or _('(no subject)')}"
 
@@ -59,7 +59,9 @@ def build_message(mailbox: Mailbox, message: OutboundMessage) -> EmailMessage:
     local, _at, domain = mailbox.address.rpartition("@")
     mail["From"] = Address(display_name=mailbox.from_name, username=local, domain=domain)
     mail["To"] = message.to.strip()
-    mail["Subject"] = reply_subject(message.subject, answering=bool(parent))
+    mail["Subject"] = reply_subject(message.subject, answering=bool(parent)) or _("Message from %(name)s") % {
+        "name": mailbox.from_name or mailbox.address
+    }
     mail["Date"] = email.utils.format_datetime(clock.local_now())
     mail["Message-ID"] = email.utils.make_msgid(domain=mailbox.domain)
     if parent:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
 from omnia.channels import actions as channels_actions
 from omnia.channels.models import Channel
@@ -32,6 +33,13 @@ def eml(name: str, **values: str) -> bytes:
     for key, value in values.items():
         raw = raw.replace(b"{" + key.encode() + b"}", value.encode())
     return raw
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Errors are written in the active language (Russian by default): the tests read the English."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

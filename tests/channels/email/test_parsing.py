@@ -426,6 +426,8 @@ def test_a_letter_that_answers_nothing_has_no_threading_headers() -> None:
     built = smtp.build_message(BOX, OutboundMessage(to="a@example.kz", text="Здравствуйте", subject="Ваш заказ"))
 
     assert (built["Subject"], built["In-Reply-To"], built["References"]) == ("Ваш заказ", None, None)
+    untitled = smtp.build_message(BOX, OutboundMessage(to="a@example.kz", text="Здравствуйте"))
+    assert untitled["Subject"] == "Message from Omnia Shop"
 
 
 @pytest.mark.parametrize(
