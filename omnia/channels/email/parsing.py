@@ -261,16 +261,23 @@ def _body(msg: Message) -> _Body:
 # --- auto-replies and bounces -------------------------------------------------------------------------
 
 
-def is_automatic(msg: Message, subject: str) -> bool:
-    """An auto-reply or other machine-sent mail (RFC 3834 and the common vendor headers)."""
+def is_automatic(msg: Message, subject: str, *, mailbox: str = "") -> bool:
+    """An auto-reply or other machine-sent mail (RFC 3834 and the common vendor headers).
+
+    Mailing-list marks count, except the list that the mailbox itself is: a shop whose support
+    address is a group (Google Groups: List-Id <support.shop.kz>, Precedence: list) gets every
+    customer's letter through it."""
     auto_submitted = _header(msg, "Auto-Submitted").lower()
     if auto_submitted and auto_submitted != "no":
         return True
     if _header(msg, "X-Autoreply") or _header(msg, "X-Autorespond") or _header(msg, "X-Autoresponse"):
         return True
-    if _header(msg, "Precedence").lower() in ("auto_reply", "bulk", "junk", "list"):
+    list_id = _header(msg, "List-Id").lower()
+    own_list = bool(mailbox) and mailbox.lower().replace("@", ".") in list_id
+    precedence = _header(msg, "Precedence").lower()
+    if precedence in ("auto_reply", "bulk", "junk") or (precedence == "list" and not own_list):
         return True
-    if _header(msg, "List-Id") or _daemon_sender(msg):
+    if (list_id and not own_list) or _daemon_sender(msg):
         return True
     return bool(_AUTO_SUBJECT.match(subject))
 
@@ -459,7 +466,7 @@ def parse_mail(
             unsupported=unsupported,
             references=tuple(references),
             subject=subject,
-            automatic=is_automatic(msg, subject),
+            automatic=is_automatic(msg, subject, mailbox=mailbox),
             raw=base,
         ),
         files=tuple(body.files),

@@ -209,6 +209,18 @@ def test_auto_reply_signals(headers: str) -> None:
     assert got.automatic
 
 
+def test_a_letter_through_the_shops_own_group_address_is_not_automatic() -> None:
+    raw = (
+        b"From: a@example.kz\r\nTo: shop@demo.test\r\nSubject: Size?\r\nList-Id: <shop.demo.test>\r\n"
+        b"Precedence: list\r\nMessage-ID: <g@example.kz>\r\n\r\nWhich size fits a 3 m tree?\r\n"
+    )
+
+    got = parsing.parse_mail(raw, mailbox=MAILBOX, received_at=RECEIVED).event
+
+    assert isinstance(got, InboundMessage)
+    assert not got.automatic
+
+
 def test_a_person_writing_is_not_automatic() -> None:
     raw = b"From: a@example.kz\r\nSubject: Auto parts\r\nAuto-Submitted: no\r\nMessage-ID: <x@e.kz>\r\n\r\nHi\r\n"
 
