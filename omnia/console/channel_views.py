@@ -82,16 +82,7 @@ def webchat_snippet(request: HttpRequest, channel: Channel) -> str:
     return f'<script src="{src}" data-channel="{channel.key}" async></script>'
 
 
-def _mailbox_states(channels: list[Channel]) -> dict[int, Any]:
-    """Last poll time and error of each e-mail channel.
-
-    Placeholder: the IMAP poller's bookkeeping model does not exist yet. Once it does, return
-    {channel_id: state} here; console/_channel_mailbox_state.html shows it.
-    """
-    return {}
-
-
-def describe(request: HttpRequest, channel: Channel, *, mailbox: Any = None) -> ChannelCard:
+def describe(request: HttpRequest, channel: Channel) -> ChannelCard:
     out = ChannelOut.of(channel)
     provider = channel.provider
     config = channel.config or {}
@@ -115,7 +106,7 @@ def describe(request: HttpRequest, channel: Channel, *, mailbox: Any = None) -> 
         card["snippet"] = webchat_snippet(request, channel)
     elif provider in forms.POLLED_PROVIDERS:
         card["polled_every"] = EMAIL_POLL_SECONDS
-        card["mailbox"] = mailbox
+        card["mailbox"] = {"last_polled_at": out.last_polled_at, "last_error": out.last_error}
     return ChannelCard(**card)
 
 
@@ -126,9 +117,8 @@ def _teams() -> list[str]:
 
 @section_required(Section.SETTINGS)
 def channel_list(request: HttpRequest) -> HttpResponse:
-    channels = list(channels_queries.list_channels())
-    states = _mailbox_states(channels)
-    cards = [describe(request, c, mailbox=states.get(c.pk)) for c in channels]
+    channels = channels_queries.list_channels().select_related("mailbox_state")
+    cards = [describe(request, c) for c in channels]
     return render(
         request,
         "console/settings_channels.html",

@@ -4,19 +4,21 @@ seeing a secret again, switch a channel off and on. Operators and clerks are kep
 
 from __future__ import annotations
 
+import datetime as dt
 import html as html_lib
 import itertools
 import re
 from typing import Any
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
 from omnia.accounts.models import User
 from omnia.channels import actions as channels_actions
-from omnia.channels.models import Channel
+from omnia.channels.models import Channel, MailboxState
 from omnia.core import clock
 from omnia.core.models import AuditEntry
 from omnia.core.permissions import Role
@@ -24,6 +26,7 @@ from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 HTMX = {"HTTP_HX_REQUEST": "true"}
 BOT_TOKEN = "7012345678:AAH-very-secret-bot-token"
 SECRET_TOKEN = "tg_webhook-Secret_9f3a"
@@ -306,6 +309,30 @@ def test_a_mailbox_login_is_not_echoed_back_either(client: Client) -> None:
 
 
 # --- the list -----------------------------------------------------------------------------------
+
+
+def test_a_mailbox_shows_how_its_last_check_went(client: Client) -> None:
+    fine = connect("email", name="Fine mail")
+    broken = connect("email", name="Broken mail")
+    connect("email", name="New mail")
+    MailboxState.objects.create(channel=fine, last_polled_at=NOW - dt.timedelta(minutes=2), synced_at=NOW)
+    MailboxState.objects.create(
+        channel=broken, last_polled_at=NOW - dt.timedelta(seconds=30), last_error="LOGIN failed: wrong password"
+    )
+
+    with time_machine.travel(NOW, tick=False):
+        html = page(client.get(reverse("console:settings_channels")))
+
+    states = {
+        name: html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", state))).strip()
+        for name, state in re.findall(
+            r'<h2 class="channel-name">([^<]*)</h2>.*?data-testid="mailbox-state">(.*?)\n</div>', html, re.S
+        )
+    }
+    assert states["Fine mail"].startswith("Last checked")
+    assert states["Fine mail"].endswith("(2 minutes ago).")
+    assert states["Broken mail"].startswith("The last check failed: LOGIN failed: wrong password Last checked")
+    assert states["New mail"] == "Not checked yet."
 
 
 def test_the_list_shows_each_channels_settings_and_what_to_paste(client: Client) -> None:
