@@ -59,5 +59,5 @@ _pytest-pg:
 test-e2e: system-packages setup
 	unset OMNIA_DATABASE_URL; $(call pytest,-m e2e --browser chromium)
 
-bench: setup
+bench: system-packages setup
 	scripts/bench

@@ -29,6 +29,12 @@ def _check_database() -> None:
     from django.db.utils import OperationalError
 
     try:
+        if getattr(connection, "pool", None) is not None:
+            import psycopg  # pooling is psycopg 3's
+
+            # A pool retries in the background until its timeout: one direct attempt fails at once.
+            with connection.wrap_database_errors:
+                psycopg.connect(**connection.get_connection_params()).close()
         connection.ensure_connection()
     except OperationalError as exc:
         db = settings.DATABASES["default"]
@@ -80,12 +86,24 @@ class WorkerThread:
         self.thread.join(timeout)
 
 
-def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None = None) -> None:
+def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None = None, workers: int = 1) -> None:
+    """Serve HTTP and WebSockets; with workers > 1, that many server processes share the socket.
+
+    The task worker and the scheduler stay in this process (one of each, whatever `workers` is); the
+    server processes reach each other's WebSockets through the Redis channel layer only.
+    """
     import uvicorn
+    from django.conf import settings
     from django.core.management import call_command
 
     from omnia.core.schedule import Scheduler
 
+    if workers > 1 and not settings.OMNIA_REDIS_URL:
+        raise ConfigError(
+            "OMNIA_REDIS_URL",
+            f"--workers {workers} needs Redis: without it a WebSocket update made by one server process "
+            "never reaches operators connected to another",
+        )
     call_command("collectstatic", interactive=False, verbosity=0)
     worker = WorkerThread().start() if with_worker else None
     scheduler = Scheduler().start() if with_worker else None
@@ -97,11 +115,18 @@ def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None 
         log_level="warning",
         ws="websockets-sansio",
         proxy_headers=True,
+        workers=workers,
     )
-    server = uvicorn.Server(config)
     print(banner or f"Omnia is serving at http://{host}:{port}/", flush=True)
     try:
-        server.run()
+        if workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            # Each process imports omnia.asgi itself (spawned, not forked: no shared DB connections);
+            # this one supervises them (restarting one that dies) and stops them on SIGINT/SIGTERM.
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            uvicorn.Server(config).run()
     finally:
         if scheduler is not None:
             scheduler.stop()
@@ -112,7 +137,7 @@ def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None 
 def cmd_serve(args: argparse.Namespace) -> None:
     _setup()
     _check_database()
-    serve(args.host, args.port, with_worker=not args.no_worker)
+    serve(args.host, args.port, with_worker=not args.no_worker, workers=args.workers)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -233,6 +258,13 @@ def cmd_check_integrity(args: argparse.Namespace) -> None:
     print("Stock ledger: on hand equals the ledger everywhere.")
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="omnia", description="Omnia: omnichannel commerce and messaging.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -244,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="HTTP + WebSockets server with a task worker, in one process")
     add_host_port(p)
     p.add_argument("--no-worker", action="store_true", help="do not run the task worker thread")
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="server processes sharing the port (one per CPU core is a good start); more than 1 needs OMNIA_REDIS_URL",
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run the task worker alone")

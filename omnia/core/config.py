@@ -20,6 +20,10 @@ from babel.numbers import get_currency_name
 SUPPORTED_LANGUAGES = ("ru", "kk", "en")
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
+# PostgreSQL connections per process (each `omnia serve` worker, `omnia worker`): enough for the
+# requests one process can run at once; PostgreSQL's default max_connections is 100.
+DEFAULT_DATABASE_POOL = 10
+MAX_DATABASE_POOL = 200
 
 
 class ConfigError(Exception):
@@ -64,6 +68,7 @@ def _database(env: dict[str, str], data_dir: Path) -> dict[str, object]:
     if not url:
         url = f"sqlite:///{data_dir / 'omnia.sqlite3'}"
     scheme = urlsplit(url).scheme
+    pool = _database_pool(env)
     if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
         raise ConfigError(name, f"unsupported database {scheme or url!r}; use sqlite:///path or postgresql://…")
     try:
@@ -84,8 +89,22 @@ def _database(env: dict[str, str], data_dir: Path) -> dict[str, object]:
         if not db.get("NAME"):
             raise ConfigError(name, "the URL names no database: postgresql://user@host:5432/NAME")
         db["CONN_HEALTH_CHECKS"] = True
+        if pool:
+            # Under ASGI every request runs in a thread of its own, so Django's persistent
+            # connections (CONN_MAX_AGE, per thread) never get reused: a pool per process does it.
+            # Opening a PostgreSQL connection costs far more than a webhook's whole transaction.
+            db["OPTIONS"] = {"pool": {"min_size": min(2, pool), "max_size": pool, "timeout": 20}}
     db["ATOMIC_REQUESTS"] = False
     return db
+
+
+def _database_pool(env: dict[str, str]) -> int:
+    """Most PostgreSQL connections one process keeps open (OMNIA_DATABASE_POOL); 0: one per request."""
+    name = "OMNIA_DATABASE_POOL"
+    raw = env.get(name, str(DEFAULT_DATABASE_POOL)).strip()
+    if not raw.isdigit() or int(raw) > MAX_DATABASE_POOL:
+        raise ConfigError(name, f"expected a number of connections from 0 to {MAX_DATABASE_POOL}, got {raw!r}")
+    return int(raw)
 
 
 def _secret_key(env: dict[str, str], data_dir: Path) -> str:

@@ -43,6 +43,19 @@ def test_postgresql_url_is_parsed(env: dict[str, str]) -> None:
     assert (db["HOST"], db["PORT"], db["NAME"], db["USER"]) == ("db.internal", 5433, "shop", "omnia")
 
 
+@pytest.mark.parametrize(("setting", "pool"), [(None, 10), ("25", 25), ("0", None)])
+def test_postgresql_connections_are_pooled_per_process(
+    env: dict[str, str], setting: str | None, pool: int | None
+) -> None:
+    env["OMNIA_DATABASE_URL"] = "postgresql://omnia:pw@db.internal:5433/shop"
+    if setting is not None:
+        env["OMNIA_DATABASE_POOL"] = setting
+
+    options = config.load(env).database.get("OPTIONS") or {}
+
+    assert options.get("pool", {}).get("max_size") == pool  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "fragment"),
     [
@@ -58,6 +71,8 @@ def test_postgresql_url_is_parsed(env: dict[str, str]) -> None:
         ("OMNIA_CURRENCY", "KZZ", "unknown currency"),
         ("OMNIA_LANGUAGE", "de", "unsupported language"),
         ("OMNIA_TIME_ZONE", "Asia/Nowhere", "unknown time zone"),
+        ("OMNIA_DATABASE_POOL", "-1", "number of connections"),
+        ("OMNIA_DATABASE_POOL", "many", "number of connections"),
     ],
 )
 def test_bad_value_names_the_variable(env: dict[str, str], variable: str, value: str, fragment: str) -> None:
