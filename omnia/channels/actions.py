@@ -154,7 +154,12 @@ def check_update_channel(
         setattr(channel, field, value)
     changed_secrets: list[str] = []
     if credentials:
-        merged = channel.credentials
+        try:
+            merged = channel.credentials
+        except ValueError:
+            # Stored under another OMNIA_SECRET_KEY: unreadable, so the ones given now replace them all.
+            merged = {}
+            changed_secrets.append("(unreadable credentials replaced)")
         for key, value in credentials.items():
             if value is None:
                 if key in merged:
@@ -166,7 +171,15 @@ def check_update_channel(
         _check_secrets(channel.provider, merged, channel.config)
         channel.credentials = merged
     else:
-        _check_secrets(channel.provider, channel.credentials, channel.config)
+        try:
+            stored = channel.credentials
+        except ValueError:
+            raise ValidationFailed(
+                "The stored secrets were encrypted with another OMNIA_SECRET_KEY: enter them again.",
+                field="credentials",
+                code="CREDENTIALS_UNREADABLE",
+            ) from None
+        _check_secrets(channel.provider, stored, channel.config)
     channel.save()
     after = _public(channel)
     changes: dict[str, Any] = {k: [before[k], after[k]] for k in after if before[k] != after[k]}

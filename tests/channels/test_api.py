@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from omnia.channels import queries
 from omnia.channels.models import Channel
@@ -290,3 +290,19 @@ def test_a_webhook_for_a_provider_without_webhooks_is_a_clear_404_not_a_500() ->
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "WEBHOOK_NOT_SUPPORTED"
+
+
+def test_secrets_unreadable_after_a_key_change_are_replaced_by_new_ones(client: Client, token: str) -> None:
+    channel = make_channel("telegram")
+    with override_settings(SECRET_KEY="another-secret-key-of-at-least-32-characters"):
+        channel.credentials = {"bot_token": "1:old", "secret_token": "old"}
+    Channel.objects.filter(pk=channel.pk).update(credentials_encrypted=channel.credentials_encrypted)
+    path = f"/channels/{channel.pk}"
+
+    renamed = call(client, "patch", path, token, data={"name": "Бот магазина"})
+    fixed = call(client, "patch", path, token, data={"credentials": {"bot_token": "2:new", "secret_token": "new"}})
+
+    assert_error(renamed, 422, "CREDENTIALS_UNREADABLE", "credentials")
+    assert fixed.status_code == 200, fixed.content
+    assert fixed.json()["credentials_readable"] is True
+    assert Channel.objects.get(pk=channel.pk).credentials == {"bot_token": "2:new", "secret_token": "new"}
