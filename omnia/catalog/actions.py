@@ -405,7 +405,7 @@ def _others(variant_id: int | None) -> QuerySet[Variant]:
 
 def _check_sku_free(sku: str, *, variant_id: int | None) -> None:
     taken = _others(variant_id).filter(sku__iexact=sku).values_list("sku", flat=True).first()
-    if taken is None:  # SQLite's iexact folds ASCII only: Cyrillic SKUs are compared exactly too
+    if taken is None and not sku.isascii():  # SQLite's iexact folds ASCII only: compare exactly too
         taken = _others(variant_id).filter(sku=sku).values_list("sku", flat=True).first()
     if taken is not None:
         raise SkuTaken(f"The SKU {taken} is already used by another variant.", field="sku")
@@ -425,11 +425,12 @@ def _check_barcodes_free(codes: list[str], *, variant_id: int | None) -> None:
             raise BarcodeTaken(f"The barcode {code} belongs to {owners[code]}.", field=f"barcodes[{index}]")
 
 
-def _set_barcodes(variant: Variant, codes: list[str]) -> None:
+def _set_barcodes(variant: Variant, codes: list[str], *, created: bool = False) -> None:
     """Make the variant's barcodes exactly `codes` (in order) and its main barcode the first."""
-    current = list(variant.barcodes.order_by("id").values_list("code", flat=True))
+    current = [] if created else list(variant.barcodes.order_by("id").values_list("code", flat=True))
     if current != codes:
-        variant.barcodes.all().delete()
+        if not created:
+            variant.barcodes.all().delete()
         Barcode.objects.bulk_create(Barcode(variant=variant, code=code) for code in codes)
     main = codes[0] if codes else ""
     if variant.barcode != main:
@@ -443,7 +444,7 @@ def _save_variant(variant: Variant, codes: list[str] | None, *, created: bool) -
         with transaction.atomic():
             variant.save()
             if codes is not None:
-                _set_barcodes(variant, codes)
+                _set_barcodes(variant, codes, created=created)
     except IntegrityError as exc:
         if created:
             variant.pk = None
@@ -470,7 +471,7 @@ def check_create_variant(*, actor: Any, product: Product, sku: str, price: Any, 
     cleaned["currency"] = default_currency()
     _check_sku_free(cleaned["sku"], variant_id=None)
     _check_barcodes_free(codes, variant_id=None)
-    variant = Variant(product=product, **cleaned)
+    variant = Variant(product=product, barcode=codes[0] if codes else "", **cleaned)
     _save_variant(variant, codes, created=True)
     return variant
 

@@ -50,7 +50,7 @@ from omnia.catalog.imports import (
     check_file_name,
     parse_file,
 )
-from omnia.catalog.models import Barcode, ImportJob, Product, Variant
+from omnia.catalog.models import Barcode, Category, ImportJob, Product, Variant
 from omnia.core import clock
 from omnia.core.errors import DomainError
 
@@ -67,6 +67,9 @@ class RowExtension(Protocol):
     def check_file(self, parsed: ParsedFile) -> None:
         """Refuse a file whose extra columns cannot be used (ImportFileInvalid naming the column)."""
 
+    def preload(self, variant_ids: list[int]) -> None:
+        """Read what the forecasts of these variants' rows need (a batch at a time)."""
+
     def forecast(self, row: ImportRow, variant_id: int | None) -> bool:
         """Whether writing the row's extra columns would change anything."""
 
@@ -76,6 +79,9 @@ class RowExtension(Protocol):
 
 class NoExtension:
     def check_file(self, parsed: ParsedFile) -> None:
+        return None
+
+    def preload(self, variant_ids: list[int]) -> None:
         return None
 
     def forecast(self, row: ImportRow, variant_id: int | None) -> bool:
@@ -184,10 +190,36 @@ class Context:
     new_products: dict[str, Product | None] = field(default_factory=dict)  # key → product (None: imagined)
     barcodes: dict[str, str] = field(default_factory=dict)  # barcode → SKU claimed earlier in the file
     paths: dict[int, list[str]] = field(default_factory=dict)  # category id → path
+    categories: dict[tuple[str, ...], Category | None] = field(default_factory=dict)  # path → category
+    catalog_products: dict[str, Product | None] = field(default_factory=dict)  # product key → catalog product
+    barcode_owners: dict[str, tuple[int, str]] = field(default_factory=dict)  # barcode → (variant id, SKU)
 
     def product_key(self, row: ImportRow) -> str:
         external_id = row.product.get("external_id") or ""
         return f"id:{external_id}" if external_id else f"name:{row.product.get('name') or ''}"
+
+    def preload(self, rows: list[ImportRow], variants: dict[str, Variant]) -> None:
+        """Read what a batch's rows will be compared with in a few queries, not a few per row."""
+        keys = {self.product_key(r) for r in rows if r.valid and r.sku.casefold() not in variants}
+        keys -= set(self.new_products) | set(self.catalog_products)
+        external_ids = [k[3:] for k in keys if k.startswith("id:")]
+        names = [k[5:] for k in keys if k.startswith("name:") and k != "name:"]
+        for key in keys:
+            self.catalog_products[key] = None
+        for product in Product.objects.filter(external_id__in=external_ids).order_by("-id"):
+            self.catalog_products[f"id:{product.external_id}"] = product  # the oldest wins
+        named: dict[str, list[Product]] = {}
+        for product in Product.objects.filter(name__in=names):
+            named.setdefault(product.name, []).append(product)
+        for name, products in named.items():
+            self.catalog_products[f"name:{name}"] = products[0] if len(products) == 1 else None
+        codes = {code for r in rows for code in (r.variant.get("barcodes") or [])}
+        self.barcode_owners = {
+            code: (variant_id, sku)
+            for code, variant_id, sku in Barcode.objects.filter(code__in=codes).values_list(
+                "code", "variant_id", "variant__sku"
+            )
+        }
 
 
 def _product_changes(
@@ -298,18 +330,14 @@ def plan_row(row: ImportRow, variant: Variant | None, ctx: Context) -> Plan:
 
 
 def _existing_product(row: ImportRow, ctx: Context) -> Product | None:
-    """The catalog product a new SKU joins: by external id, else by the name if only one product has it."""
+    """The product a new SKU joins: one made earlier in this file, else the catalog's with the row's external
+    id, else the catalog's only product with the row's name (Context.preload read them)."""
     key = ctx.product_key(row)
     if key in ctx.new_products:
         return ctx.new_products[key]
-    external_id = row.product.get("external_id") or ""
-    if external_id:
-        return Product.objects.filter(external_id=external_id).order_by("id").first()
-    name = row.product.get("name") or ""
-    if name:
-        found = list(Product.objects.filter(name=name)[:2])
-        return found[0] if len(found) == 1 else None
-    return None
+    if key not in ctx.catalog_products:
+        ctx.preload([row], {})
+    return ctx.catalog_products.get(key)
 
 
 def _landed(row: ImportRow, plan: Plan, ctx: Context, *, product_id: int | None) -> None:
@@ -336,7 +364,7 @@ def _write(plan: Plan, *, row: ImportRow, actor: Any, ctx: Context) -> Variant:
     layout = ctx.layout
     product = plan.product
     try:
-        category = actions.check_category_path(actor=actor, path=plan.category) if plan.category is not None else None
+        category = _category(plan.category, actor=actor, ctx=ctx) if plan.category is not None else None
         product_changes = dict(plan.product_changes)
         if plan.category is not None:
             product_changes["category"] = category
@@ -357,6 +385,15 @@ def _write(plan: Plan, *, row: ImportRow, actor: Any, ctx: Context) -> Variant:
         return plan.variant
     except DomainError as exc:
         raise RowRefused(_as_row_error(row, layout, exc, product=False)) from exc
+
+
+def _category(path: tuple[str, ...], *, actor: Any, ctx: Context) -> Category | None:
+    if path not in ctx.categories:
+        category = actions.check_category_path(actor=actor, path=path)
+        ctx.categories[path] = category
+        if category is not None and category.pk not in ctx.paths:
+            ctx.paths = queries.category_paths()
+    return ctx.categories[path]
 
 
 @dataclass
@@ -383,12 +420,13 @@ def import_rows(rows: list[ImportRow], *, actor: Any, ctx: Context, extension: R
     """Write rows, each in its own savepoint; a refused row writes nothing and becomes its errors."""
     tally = Tally()
     variants = _variants_for(rows)
+    ctx.preload(rows, variants)
     ctx.paths = queries.category_paths()
     for row in rows:
         if not row.valid:
             tally.fail(row.errors)
             continue
-        known_products = set(ctx.new_products)
+        known_products, known_paths = set(ctx.new_products), set(ctx.categories)
         try:
             with transaction.atomic():
                 plan = plan_row(row, variants.get(row.sku.casefold()), ctx)
@@ -400,12 +438,12 @@ def import_rows(rows: list[ImportRow], *, actor: Any, ctx: Context, extension: R
         except RowRefused as refused:
             for key in set(ctx.new_products) - known_products:  # rolled back with the row
                 del ctx.new_products[key]
+            for path in set(ctx.categories) - known_paths:
+                del ctx.categories[path]
             tally.fail([refused.error])
             continue
         _landed(row, plan, ctx, product_id=variant.product_id)
         tally.add(_OUTCOME["update" if plan.outcome == "unchanged" and extra else plan.outcome])
-        if plan.category is not None:
-            ctx.paths = queries.category_paths()
     return tally
 
 
@@ -416,6 +454,8 @@ def forecast_rows(rows: list[ImportRow], *, ctx: Context, extension: RowExtensio
     for start in range(0, len(rows), BATCH_SIZE):
         batch = rows[start : start + BATCH_SIZE]
         variants = _variants_for(batch)
+        ctx.preload(batch, variants)
+        extension.preload([v.pk for v in variants.values()])
         for row in batch:
             if not row.valid:
                 tally.fail(row.errors)
@@ -434,14 +474,11 @@ def forecast_rows(rows: list[ImportRow], *, ctx: Context, extension: RowExtensio
 
 
 def _check_free(row: ImportRow, plan: Plan, ctx: Context) -> None:
-    """The preview's view of the unique SKU and barcodes (the run's actions check them for real)."""
-    codes = plan.variant_changes.get("barcodes") or []
-    if not codes:
-        return
-    taken = Barcode.objects.filter(code__in=codes).select_related("variant")
-    for barcode in taken:
-        if plan.variant is None or barcode.variant_id != plan.variant.pk:
-            raise _refuse(row, ctx.layout, "barcodes", f"the barcode {barcode.code} belongs to {barcode.variant.sku}.")
+    """The preview's view of unique barcodes (the run's actions check them for real)."""
+    for code in plan.variant_changes.get("barcodes") or []:
+        owner = ctx.barcode_owners.get(code)
+        if owner is not None and (plan.variant is None or owner[0] != plan.variant.pk):
+            raise _refuse(row, ctx.layout, "barcodes", f"the barcode {code} belongs to {owner[1]}.")
 
 
 # --- the job's life -------------------------------------------------------------------------------------------

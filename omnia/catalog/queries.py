@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
 
 from omnia.catalog.errors import (
     BarcodeNotFound,
@@ -97,13 +98,16 @@ def get_variant_by_sku(sku: str, *, field: str = "sku") -> Variant:
 
 
 def find_variants_by_sku(skus: Iterable[str]) -> dict[str, Variant]:
-    """{sku as asked: variant} for the SKUs that exist (exact match, one query; then case-insensitive)."""
+    """{sku as asked: variant} for the SKUs that exist: exact match, then ignoring case (two queries)."""
     wanted = {str(s or "").strip() for s in skus} - {""}
-    found: dict[str, Variant] = {v.sku: v for v in _variants().select_related("product").filter(sku__in=wanted)}
-    for sku in wanted - set(found):
-        variant = find_variant_by_sku(sku)
-        if variant is not None:
-            found[sku] = variant
+    qs = _variants().select_related("product")
+    found: dict[str, Variant] = {v.sku: v for v in qs.filter(sku__in=wanted)}
+    missing = {sku.lower(): sku for sku in wanted - set(found)}
+    if missing:
+        for variant in qs.annotate(sku_folded=Lower("sku")).filter(sku_folded__in=list(missing)):
+            asked = missing.get(variant.sku.lower())
+            if asked is not None:
+                found.setdefault(asked, variant)
     return found
 
 

@@ -45,6 +45,7 @@ class StockColumns:
 
     def __init__(self) -> None:
         self.locations: dict[str, Location] = {}
+        self.on_hand: dict[tuple[int, int], int] = {}  # (variant, location) → on hand, for the preview
 
     def check_file(self, parsed: ParsedFile) -> None:
         places = list(Location.objects.all())
@@ -66,13 +67,16 @@ class StockColumns:
                 )
             self.locations[label] = place
 
+    def preload(self, variant_ids: list[int]) -> None:
+        levels = StockLevel.objects.filter(variant_id__in=variant_ids, location__in=list(self.locations.values()))
+        self.on_hand = {(v, loc): n for v, loc, n in levels.values_list("variant_id", "location_id", "on_hand")}
+
     def forecast(self, row: ImportRow, variant_id: int | None) -> bool:
-        if not row.stock:
-            return False
         if variant_id is None:
             return any(counted for _, counted in row.stock)
-        on_hand = dict(StockLevel.objects.filter(variant_id=variant_id).values_list("location_id", "on_hand"))
-        return any(on_hand.get(self.locations[label].pk, 0) != counted for label, counted in row.stock)
+        return any(
+            self.on_hand.get((variant_id, self.locations[label].pk), 0) != counted for label, counted in row.stock
+        )
 
     def apply(self, *, row: ImportRow, variant: Variant, actor: Any, job: ImportJob) -> bool:
         changed = False
