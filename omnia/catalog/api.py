@@ -27,6 +27,7 @@ from omnia.catalog.schemas import (
     VariantIn,
     VariantOut,
     VariantPatch,
+    sent_fields,
 )
 from omnia.core.pagination import Page, paginate
 from omnia.core.permissions import Section, actor_of, authorize
@@ -97,10 +98,10 @@ def update_product(request: HttpRequest, product_id: int, payload: ProductPatch)
     actor = actor_of(request)
     authorize(actor, Section.STOCK, write=True)
     product = queries.get_product(product_id)
-    changes = payload.model_dump(exclude_unset=True, exclude={"category_id", "translations"})
-    changes = {name: value for name, value in changes.items() if value is not None}
-    if "category_id" in payload.model_fields_set:
-        changes["category"] = queries.get_category(payload.category_id) if payload.category_id is not None else None
+    changes = sent_fields(payload, nullable={"category_id"})
+    if "category_id" in changes:
+        category_id = changes.pop("category_id")
+        changes["category"] = queries.get_category(category_id) if category_id is not None else None
     if payload.translations is not None:
         changes["translations"] = {lang: t.model_dump() for lang, t in payload.translations.items()}
     actions.check_update_product(actor=actor, product=product, **changes)
@@ -270,12 +271,10 @@ def update_category(request: HttpRequest, category_id: int, payload: CategoryPat
     actor = actor_of(request)
     authorize(actor, Section.STOCK, write=True)
     category = queries.get_category(category_id)
-    changes = {name: value for name, value in payload.model_dump(exclude_unset=True).items() if value is not None}
-    changes.pop("parent_id", None)
-    if "parent_id" in payload.model_fields_set:
-        changes["parent"] = (
-            queries.get_category(payload.parent_id, field="parent_id") if payload.parent_id is not None else None
-        )
+    changes = sent_fields(payload, nullable={"parent_id"})
+    if "parent_id" in changes:
+        parent_id = changes.pop("parent_id")
+        changes["parent"] = queries.get_category(parent_id, field="parent_id") if parent_id is not None else None
     category = actions.check_update_category(actor=actor, category=category, **changes)
     return CategoryOut.of(category, queries.category_path(category))
 

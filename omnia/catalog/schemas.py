@@ -11,12 +11,22 @@ from pydantic import Field
 
 from omnia.catalog import queries
 from omnia.catalog.models import Category, ChannelPrice, Product, ProductImage, Variant
+from omnia.core.errors import ValidationFailed
 
 PRICE = "A decimal as a string in the shop currency, e.g. '4990.00'"
 
 
 def money(amount: Decimal | None) -> str | None:
     return None if amount is None else f"{amount:.2f}"
+
+
+def sent_fields(payload: Schema, *, nullable: set[str]) -> dict[str, Any]:
+    """The fields a PATCH sent; VALIDATION_FAILED naming a field that cannot be null but was."""
+    sent: dict[str, Any] = payload.model_dump(exclude_unset=True)
+    for name, value in sent.items():
+        if value is None and name not in nullable:
+            raise ValidationFailed(f"{name} cannot be null: leave it out to keep it.", field=name)
+    return sent
 
 
 class TranslationIn(Schema):
@@ -137,11 +147,9 @@ class VariantPatch(Schema):
     is_active: bool | None = None
 
     def changes(self) -> dict[str, Any]:
-        """The fields sent; fields that cannot be empty (sku, price, barcodes…) only when not null."""
-        sent = self.model_dump(exclude_unset=True)
-        nullable = {"promo_price", "promo_starts_at", "promo_ends_at", "weight_grams", "length_mm", "width_mm",
-                    "height_mm"}  # fmt: skip
-        changes = {name: value for name, value in sent.items() if value is not None or name in nullable}
+        """The fields sent (null only where a value may be empty); no promotional price clears its dates too."""
+        changes = sent_fields(self, nullable={"promo_price", "promo_starts_at", "promo_ends_at", "weight_grams",
+                                              "length_mm", "width_mm", "height_mm"})  # fmt: skip
         if "promo_price" in changes and changes["promo_price"] is None:
             changes.setdefault("promo_starts_at", None)
             changes.setdefault("promo_ends_at", None)

@@ -142,6 +142,8 @@ def test_a_variant_is_added_found_and_changed(client: Client, token: str) -> Non
 
     too_low = call(client, "patch", f"/variants/{variant_id}", token, data={"promo_price": "9000"})
     assert_error(too_low, 422, "PROMO_INVALID", "promo_price")
+    assert_error(call(client, "patch", f"/variants/{variant_id}", token, data={"price": None}), 422,
+                 "VALIDATION_FAILED", "price")  # fmt: skip
     taken = call(client, "patch", f"/variants/{variant_id}", token, data={"barcodes": ["SUP-77"]})
     assert_error(taken, 409, "BARCODE_TAKEN", "barcodes[0]")
     assert call(client, "get", f"/variants/{variant_id}", token).json()["barcodes"] == [
