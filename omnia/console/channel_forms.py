@@ -199,6 +199,10 @@ ERROR_MESSAGES_BY_CODE: dict[str, Text] = {
     "CREDENTIALS_MISSING": _("This provider needs it to receive and send messages."),
     "CONFIG_MISSING": _("This provider needs it to receive and send messages."),
     "PROVIDER_UNKNOWN": _("This provider cannot be connected."),
+    "CREDENTIALS_UNREADABLE": _(
+        "The stored secrets of this channel cannot be read: they were saved with another OMNIA_SECRET_KEY. "
+        "Restore that key, or enter all of its secrets again."
+    ),
 }
 ERROR_MESSAGES_BY_FIELD: dict[str, tuple[Text, int]] = {
     "name": (_("Name the channel in at most %(max)s characters."), channels_actions.MAX_NAME_LENGTH),

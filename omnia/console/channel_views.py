@@ -204,7 +204,7 @@ def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
 def _unreadable_message() -> str:
     return gettext(
         "The stored secrets of this channel cannot be read: they were saved with another OMNIA_SECRET_KEY. "
-        "Restore that key, or connect the account again as a new channel."
+        "Restore that key, or enter all of its secrets again."
     )
 
 
