@@ -100,7 +100,11 @@ def test_updating_a_product_changes_only_what_is_given(manager: Any, product: Pr
     actions.check_update_product(actor=manager, product=product, brand="Nordlicht", translations={"en": {"name": "X"}})
 
     product.refresh_from_db()
-    assert (product.name, product.brand, product.translations) == ("Гирлянда «Нить»", "Nordlicht", {"en": {"name": "X"}})
+    assert (product.name, product.brand, product.translations) == (
+        "Гирлянда «Нить»",
+        "Nordlicht",
+        {"en": {"name": "X"}},
+    )
     assert product.updated_at is not None
 
 
