@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("list/", views.inbox_list, name="inbox_list"),
     path("presence/", views.set_presence, name="inbox_presence"),
+    path("attachments/<int:message_id>/<int:index>/", views.attachment, name="inbox_attachment"),
     path("<int:conversation_id>/", views.conversation, name="inbox_conversation"),
     path("<int:conversation_id>/messages/", views.thread_messages, name="inbox_messages"),
     path("<int:conversation_id>/send/", views.send, name="inbox_send"),

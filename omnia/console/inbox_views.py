@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
@@ -26,6 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 from omnia.accounts import queries as accounts_queries
 from omnia.channels import api as channels_api
 from omnia.channels import queries as channels_queries
+from omnia.channels.email import files as email_files
 from omnia.channels.models import Provider
 from omnia.console.views import section_required
 from omnia.conversations import actions as conversations_actions
@@ -752,3 +754,24 @@ def set_labels(request: HttpRequest, conversation_id: int) -> HttpResponse:
         conversations_actions.do_set_labels(actor=request.user, conversation=current, labels=labels)
 
     return _head_post(request, conversation_id, apply)
+
+
+@require_GET
+@section_required(Section.INBOX)
+def attachment(request: HttpRequest, message_id: int, index: int) -> HttpResponse:
+    """A file a customer sent that Omnia keeps (e-mail attachments), as a download: never shown inline,
+    so a hostile file cannot run in the console's origin."""
+    message = conversations_queries.messages_by_id(message_id)
+    attachments = list(message.attachments or []) if message is not None else []
+    if not 0 <= index < len(attachments):
+        raise Http404(gettext("No such attachment."))
+    item = attachments[index]
+    try:
+        content = email_files.read(str(item.get("provider_ref", "")))
+    except FileNotFoundError:
+        raise Http404(gettext("This file is not kept by Omnia: open it in the channel's app.")) from None
+    response = HttpResponse(content, content_type="application/octet-stream")
+    name = str(item.get("file_name") or f"attachment-{message_id}-{index}")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=name) or "attachment"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

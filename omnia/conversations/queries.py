@@ -65,6 +65,10 @@ def get_conversation(conversation_id: int, *, field: str = "conversation_id") ->
     return conversation
 
 
+def messages_by_id(message_id: int) -> Message | None:
+    return Message.objects.filter(pk=message_id).first()
+
+
 def messages_of(conversation: Conversation) -> QuerySet[Message]:
     return conversation.messages.select_related("author", "channel").order_by("created_at", "id")
 
