@@ -201,6 +201,8 @@ def do_return(
 ) -> StockMove:
     """A customer brought units back to `location`; they are on hand again."""
     quantity = clean_quantity(quantity)
+    if not location.accepts_returns:
+        raise InvalidQuantity(f"{location.name} does not take returns.", field="location", code="RETURNS_NOT_ACCEPTED")
     return _post(
         variant_id=variant.pk,
         location_id=location.pk,
@@ -218,7 +220,7 @@ def check_correct(
 ) -> StockMove | None:
     """A manager corrects on-hand after a count: to `counted` units, or by `delta`. A reason is required;
     on-hand may not drop below what is reserved. None when the count matches (nothing to correct)."""
-    if getattr(actor, "role", None) not in CORRECTING_ROLES:
+    if actor is not None and getattr(actor, "role", None) not in CORRECTING_ROLES:  # None: the system (imports)
         raise CorrectionNotAllowed("Only a manager or the owner corrects stock.", field="reason")
     reason = (reason or "").strip()
     if not reason:
@@ -314,8 +316,13 @@ def _close(reservation: Reservation, status: str) -> bool:
 
 @transaction.atomic
 def do_release(*, actor: Any, reservation: Reservation, reason: str = "") -> Reservation:
-    """Give the units back to available. Releasing twice releases once."""
-    if _close(reservation, Reservation.Status.RELEASED):
+    """Give the units back to available. Releasing twice (or an expired hold) releases once; a reservation
+    already sold or shipped cannot be released (WRONG_STATE)."""
+    if not _close(reservation, Reservation.Status.RELEASED):
+        reservation.refresh_from_db()
+        if reservation.status == Reservation.Status.CONSUMED:
+            raise WrongState("The reserved units are already sold or shipped.", field="reservation")
+    else:
         _change(
             variant_id=reservation.variant_id,
             location_id=reservation.location_id,

@@ -330,3 +330,23 @@ def test_a_transfer_racing_reservations_for_the_same_units() -> None:
     assert reserved == transferred + Reservation.objects.filter(owner_kind="hold", status="active").count()
     assert results.count("ok") == (1 if transferred else 0) + Reservation.objects.filter(owner_kind="hold").count()
     assert consistent()
+
+
+def test_a_sold_reservation_cannot_be_released(variant: Any, store: Location) -> None:
+    stock(variant, store, 2)
+    hold = actions.check_reserve(actor=None, variant=variant, location=store, quantity=1)
+    actions.check_consume(actor=None, reservation=hold)
+
+    with pytest.raises(WrongState):
+        actions.do_release(actor=None, reservation=hold)
+    assert level(variant, store) == (1, 0, 0)
+
+
+def test_a_location_that_takes_no_returns_refuses_them(variant: Any) -> None:
+    point = make_location(kind=Location.Kind.PICKUP_POINT, code="pp", accepts_returns=False)
+
+    with pytest.raises(InvalidQuantity) as refused:
+        actions.do_return(actor=None, variant=variant, location=point, quantity=1)
+
+    assert (refused.value.code, refused.value.field) == ("RETURNS_NOT_ACCEPTED", "location")
+    assert level(variant, point) == (0, 0, 0)
