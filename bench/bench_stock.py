@@ -235,9 +235,7 @@ def reserve(args: Any, rng: random.Random, variants: list[int], locations: list[
     stores = [loc for loc in locations if loc.kind == "store"]
     popular = list(Variant.objects.filter(pk__in=rng.sample(variants, 200)))
     for location in stores:
-        actions.do_receive(
-            actor=None, location=location, lines=[actions.Line(v, rng.randint(1, 30)) for v in popular]
-        )
+        actions.do_receive(actor=None, location=location, lines=[actions.Line(v, rng.randint(1, 30)) for v in popular])
     done = {"ok": 0, "out": 0, "error": 0}
     lock = threading.Lock()
     stop_at = time.perf_counter() + args.seconds
