@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -27,11 +28,20 @@ class Order(models.Model):
     class Status(models.TextChoices):
         NEW = "new", _("New")
         CONFIRMED = "confirmed", _("Confirmed")
-        READY = "ready", _("Ready")
+        PAID = "paid", _("Paid")
+        PICKING = "picking", _("Picking")
+        READY = "ready", _("Ready for pick-up")
         SHIPPED = "shipped", _("Shipped")
+        DELIVERED = "delivered", _("Delivered")
+        PICKED_UP = "picked_up", _("Picked up")
         COMPLETED = "completed", _("Completed")
         CANCELLED = "cancelled", _("Cancelled")
         RETURNED = "returned", _("Returned")
+
+    class Fulfillment(models.TextChoices):
+        DELIVERY = "delivery", _("Delivery")
+        PICKUP = "pickup", _("Pick-up")
+        TAKEAWAY = "takeaway", _("Take-away in store")
 
     number = models.CharField(_("number"), max_length=32, unique=True)
     customer = models.ForeignKey(
@@ -58,6 +68,31 @@ class Order(models.Model):
     currency = models.CharField(_("currency"), max_length=3)
     comment = models.TextField(_("comment"), blank=True)
     placed_at = models.DateTimeField(_("placed"), db_index=True)
+    fulfillment = models.CharField(
+        _("fulfilment"), max_length=16, choices=Fulfillment.choices, default=Fulfillment.TAKEAWAY
+    )
+    delivery_address = models.JSONField(_("delivery address"), default=dict, blank=True)
+    conversation = models.ForeignKey(
+        "conversations.Conversation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+        verbose_name=_("conversation"),
+    )
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    possible_duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("possible duplicate of"),
+        help_text=_("The same customer ordered the same through another channel shortly before: confirm or merge."),
+    )
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("order")
@@ -90,6 +125,10 @@ class OrderLine(models.Model):
         verbose_name=_("sourced from"),
     )
 
+    reservation = models.OneToOneField(
+        "inventory.Reservation", null=True, blank=True, on_delete=models.SET_NULL, related_name="order_line"
+    )
+
     class Meta:
         verbose_name = _("order line")
         verbose_name_plural = _("order lines")
@@ -98,3 +137,53 @@ class OrderLine(models.Model):
     @property
     def line_total(self) -> Decimal:
         return self.unit_price * self.quantity - self.discount
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        CARD_ONLINE = "card_online", _("Card online")
+        CARD_TERMINAL = "card_terminal", _("Card terminal")
+        KASPI_PAY = "kaspi_pay", _("Kaspi Pay")
+        KASPI_RED = "kaspi_red", _("Kaspi Red / credit")
+        QIWI = "qiwi", _("QIWI")
+        FORTEPAY = "fortepay", _("FortePay")
+        BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+        CASH_ON_DELIVERY = "cash_on_delivery", _("Cash on delivery")
+        CASH_IN_STORE = "cash_in_store", _("Cash in store")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+        REFUNDED = "refunded", _("Refunded")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
+    method = models.CharField(_("method"), max_length=20, choices=Method.choices)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    reference = models.CharField(_("provider reference"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=Decimal(0)), name="payment_amount_positive")]
+
+
+class StatusChange(models.Model):
+    """The order's history: every transition with who, when and why (append-only)."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
+    old = models.CharField(_("from"), max_length=16, blank=True)
+    new = models.CharField(_("to"), max_length=16)
+    at = models.DateTimeField(_("when"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(_("why"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["at", "id"]

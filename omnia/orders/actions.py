@@ -1,0 +1,429 @@
+"""Every order, from every channel, is placed by one action and moved by one status machine.
+
+check_place_order is idempotent on an Idempotency-Key and on (source, external id): a repeat returns
+the first order (created=False). It resolves the customer, prices the lines (the one price, or a
+price a manager set for that channel), reserves every line atomically through the inventory actions
+(all or nothing: OUT_OF_STOCK names the line), records the timeline and the history, and flags a
+possible duplicate (the same customer, the same lines, another channel, shortly before).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from omnia.core import clock
+from omnia.core.errors import Conflict, ValidationFailed
+from omnia.core.events import publish_on_commit
+from omnia.customers import actions as customers_actions
+from omnia.customers import queries as customers_queries
+from omnia.customers.models import Customer
+from omnia.inventory import actions as inventory_actions
+from omnia.inventory import availability
+from omnia.inventory.errors import OutOfStock
+from omnia.inventory.models import Location, Reservation
+from omnia.orders.events import OrderPlaced, OrderStatusChanged
+from omnia.orders.models import Order, OrderLine, Payment, Source, StatusChange
+
+DUPLICATE_WINDOW = dt.timedelta(minutes=int(getattr(settings, "OMNIA_ORDER_DUPLICATE_MINUTES", 60)))
+MAX_LINES = 200
+
+
+class TransitionNotAllowed(Conflict):
+    code = "TRANSITION_NOT_ALLOWED"
+
+
+@dataclass(frozen=True)
+class LineIn:
+    variant: Any  # catalog.Variant
+    quantity: int
+
+
+@dataclass(frozen=True)
+class CustomerIn:
+    """An existing card by id, or a person by phone (and optionally name and e-mail)."""
+
+    id: int | None = None
+    phone: str = ""
+    name: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class FulfillmentIn:
+    type: str  # Order.Fulfillment
+    location: Location | None = None  # pick-up point, or the store of a take-away
+    address: dict[str, Any] = field(default_factory=dict)  # delivery: {"city", "line1", …}
+
+
+@dataclass(frozen=True)
+class PaymentIn:
+    method: str
+    amount: Decimal
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: Order
+    created: bool
+
+
+# --- sourcing ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Need:
+    index: int
+    variant: Any
+    quantity: int
+
+
+SourcingStrategy = Callable[[Sequence[Need], FulfillmentIn], dict[int, list[Location]]]
+
+
+def _same_city(location: Location, city: str) -> bool:
+    return location.city.casefold() == city.strip().casefold()
+
+
+def default_sourcing(needs: Sequence[Need], fulfillment: FulfillmentIn) -> dict[int, list[Location]]:
+    """For each line, the locations to try in order. A take-away comes from its store only; a pick-up
+    from the pick-up location first; otherwise fewest splits (a location that has every line), then the
+    customer's city, then the most stock. Only locations that sell or ship are considered."""
+    city = str(fulfillment.address.get("city", "")) if fulfillment.address else ""
+    if fulfillment.type == Order.Fulfillment.TAKEAWAY and fulfillment.location is not None:
+        return {need.index: [fulfillment.location] for need in needs}
+    stock = availability.availability([need.variant.pk for need in needs], city=city)
+    usable: dict[int, list[availability.LocationStock]] = {}
+    for need in needs:
+        rows = [
+            row
+            for row in stock.get(need.variant.pk, [])
+            if row.available >= need.quantity and (row.location.ships or row.location.sells)
+        ]
+        if fulfillment.type == Order.Fulfillment.DELIVERY and city:
+            rows = [
+                row
+                for row in rows
+                if row.location.ships_to_city(city) or row.location.city.casefold() == city.casefold()
+            ]
+        usable[need.index] = rows
+    everywhere = set.intersection(*[{row.location.pk for row in rows} for rows in usable.values()]) if usable else set()
+    preferred = fulfillment.location.pk if fulfillment.location is not None else None
+
+    def rank(row: availability.LocationStock) -> tuple[int, int, int, int]:
+        return (
+            0 if row.location.pk == preferred else 1,
+            0 if row.location.pk in everywhere else 1,  # fewest splits
+            0 if city and row.location.city.casefold() == city.casefold() else 1,
+            -row.available,
+        )
+
+    return {index: [row.location for row in sorted(rows, key=rank)] for index, rows in usable.items()}
+
+
+# --- placing -------------------------------------------------------------------------------------------------
+
+
+def _existing(*, source: str, external_id: str, idempotency_key: str | None) -> Order | None:
+    if idempotency_key:
+        found = Order.objects.filter(idempotency_key=idempotency_key).first()
+        if found is not None:
+            return found
+    if external_id:
+        return Order.objects.filter(source=source, external_id=external_id).first()
+    return None
+
+
+def _customer(ref: CustomerIn, *, source: str) -> Customer:
+    if ref.id is not None:
+        return customers_queries.get_customer(ref.id, field="customer.id")
+    if not ref.phone.strip():
+        raise ValidationFailed("Give the customer's id or phone.", field="customer.phone", code="CUSTOMER_REQUIRED")
+    channel = source if source in {"whatsapp", "telegram", "instagram", "web", "store", "phone", "kaspi"} else "api"
+    try:
+        resolution = customers_actions.do_resolve_identity(
+            kind="phone", value=ref.phone, channel=channel, display_name=ref.name.strip()
+        )
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, field="customer.phone", code=exc.code) from exc
+    if ref.email.strip():
+        try:
+            with transaction.atomic():
+                customers_actions.check_add_identity(
+                    customer=resolution.customer, kind="email", value=ref.email, channel=channel, field="customer.email"
+                )
+        except Conflict:
+            pass  # the address is on another card: the order still belongs to this phone's card
+    return resolution.customer
+
+
+def _clean(lines: Sequence[LineIn], fulfillment: FulfillmentIn, source: str, payment: PaymentIn | None) -> list[Need]:
+    if source not in Source.values:
+        raise ValidationFailed(f"Unknown source {source!r}.", field="source", code="SOURCE_INVALID")
+    if not lines:
+        raise ValidationFailed("An order needs at least one line.", field="lines", code="LINES_REQUIRED")
+    if len(lines) > MAX_LINES:
+        raise ValidationFailed(f"At most {MAX_LINES} lines.", field="lines")
+    needs = [
+        Need(index, line.variant, inventory_actions.clean_quantity(line.quantity, field=f"lines[{index}].quantity"))
+        for index, line in enumerate(lines)
+    ]
+    for need in needs:
+        if not need.variant.is_active:
+            raise ValidationFailed("This item is not on sale.", field=f"lines[{need.index}].sku", code="NOT_ON_SALE")
+    kind = fulfillment.type
+    if kind not in Order.Fulfillment.values:
+        raise ValidationFailed(f"Unknown fulfilment {kind!r}.", field="fulfillment.type", code="FULFILLMENT_INVALID")
+    place = fulfillment.location
+    if kind == Order.Fulfillment.PICKUP and (place is None or not place.offers_pickup or not place.is_active):
+        raise ValidationFailed("Pick-up is not offered there.", field="fulfillment.location", code="PICKUP_NOT_OFFERED")
+    if kind == Order.Fulfillment.TAKEAWAY and (fulfillment.location is None or not fulfillment.location.sells):
+        raise ValidationFailed("Say which store sells it.", field="fulfillment.location", code="STORE_REQUIRED")
+    if kind == Order.Fulfillment.DELIVERY and not str(fulfillment.address.get("city", "")).strip():
+        raise ValidationFailed("Where to deliver: the city.", field="fulfillment.address.city", code="ADDRESS_REQUIRED")
+    if payment is not None:
+        if payment.method not in Payment.Method.values:
+            raise ValidationFailed(f"Unknown method {payment.method!r}.", field="payment.method")
+        if payment.amount <= 0:
+            raise ValidationFailed("A payment is above zero.", field="payment.amount", code="AMOUNT_INVALID")
+    return needs
+
+
+def _price(variant: Any, source: str, at: dt.datetime) -> Decimal:
+    explicit = variant.channel_prices.filter(channel=source).values_list("price", flat=True).first()
+    return Decimal(explicit) if explicit is not None else Decimal(variant.price_at(at))
+
+
+def _reserve(order: Order, need: Need, candidates: list[Location], actor: Any, customer: Customer) -> OrderLine:
+    """Reserve the line at the first candidate that still has it (another order may have taken the
+    last units since availability was read: the next candidate is tried)."""
+    line = OrderLine.objects.create(
+        order=order,
+        variant=need.variant,
+        quantity=need.quantity,
+        unit_price=_price(need.variant, order.source, order.placed_at),
+    )
+    for location in candidates:
+        try:
+            reservation = inventory_actions.check_reserve(
+                actor=actor,
+                variant=need.variant,
+                location=location,
+                quantity=need.quantity,
+                owner_kind=Reservation.Owner.ORDER_LINE,
+                owner_ref=str(line.pk),
+                customer=customer,
+            )
+        except OutOfStock:
+            continue
+        line.location, line.reservation = location, reservation
+        line.save(update_fields=["location", "reservation"])
+        return line
+    raise OutOfStock(f"{need.variant.sku}: not enough available.", field=f"lines[{need.index}].quantity")
+
+
+def _duplicate_of(order: Order, needs: Sequence[Need]) -> Order | None:
+    wanted = sorted((need.variant.pk, need.quantity) for need in needs)
+    recent = (
+        Order.objects.filter(customer=order.customer, placed_at__gte=order.placed_at - DUPLICATE_WINDOW)
+        .exclude(pk=order.pk)
+        .exclude(source=order.source)
+        .exclude(status=Order.Status.CANCELLED)
+        .prefetch_related("lines")
+        .order_by("-placed_at")
+    )
+    for other in recent[:20]:
+        if sorted((line.variant_id, line.quantity) for line in other.lines.all()) == wanted:
+            return other
+    return None
+
+
+def check_place_order(
+    *,
+    actor: Any,
+    customer: CustomerIn,
+    source: str,
+    lines: Sequence[LineIn],
+    fulfillment: FulfillmentIn,
+    external_id: str = "",
+    idempotency_key: str | None = None,
+    payment: PaymentIn | None = None,
+    conversation: Any = None,
+    comment: str = "",
+    sourcing: SourcingStrategy = default_sourcing,
+) -> Placed:
+    """Place an order (see the module docstring). A concurrent repeat of the same key or external id
+    is answered with the order the other request stored."""
+    external_id = external_id.strip()[:100]
+    key = (idempotency_key or "").strip()[:100] or None
+    found = _existing(source=source, external_id=external_id, idempotency_key=key)
+    if found is not None:
+        return Placed(found, created=False)
+    try:
+        with transaction.atomic():
+            order = _place(
+                actor=actor,
+                customer=customer,
+                source=source,
+                lines=lines,
+                fulfillment=fulfillment,
+                external_id=external_id,
+                idempotency_key=key,
+                payment=payment,
+                conversation=conversation,
+                comment=comment,
+                sourcing=sourcing,
+            )
+    except IntegrityError:
+        found = _existing(source=source, external_id=external_id, idempotency_key=key)
+        if found is None:
+            raise
+        return Placed(found, created=False)
+    return Placed(order, created=True)
+
+
+def _place(
+    *,
+    actor: Any,
+    customer: CustomerIn,
+    source: str,
+    lines: Sequence[LineIn],
+    fulfillment: FulfillmentIn,
+    external_id: str,
+    idempotency_key: str | None,
+    payment: PaymentIn | None,
+    conversation: Any,
+    comment: str,
+    sourcing: SourcingStrategy,
+) -> Order:
+    needs = _clean(lines, fulfillment, source, payment)
+    person = _customer(customer, source=source)
+    now = clock.now()
+    user = getattr(actor, "audit_user", None)
+    order = Order.objects.create(
+        number=f"tmp-{uuid.uuid4().hex[:24]}",
+        customer=person,
+        source=source,
+        external_id=external_id,
+        status=Order.Status.NEW,
+        location=fulfillment.location,
+        total=Decimal(0),
+        currency=str(settings.OMNIA_CURRENCY),
+        comment=comment.strip()[:2000],
+        placed_at=now,
+        fulfillment=fulfillment.type,
+        delivery_address=dict(fulfillment.address or {}),
+        conversation=conversation,
+        idempotency_key=idempotency_key,
+        placed_by=user,
+    )
+    order.number = f"O-{order.pk:06d}"
+    candidates = sourcing(needs, fulfillment)
+    placed = [_reserve(order, need, candidates.get(need.index, []), actor, person) for need in needs]
+    order.total = sum((line.line_total for line in placed), Decimal(0))
+    order.possible_duplicate_of = _duplicate_of(order, needs)
+    order.save(update_fields=["number", "total", "possible_duplicate_of"])
+    if payment is not None:
+        if payment.amount > order.total:
+            raise ValidationFailed(
+                f"The payment is more than the {order.total} {order.currency} due.",
+                field="payment.amount",
+                code="PAYMENT_TOO_LARGE",
+            )
+        Payment.objects.create(
+            order=order, method=payment.method, amount=payment.amount, reference=payment.reference[:100], created_at=now
+        )
+    StatusChange.objects.create(
+        order=order, old="", new=order.status, at=now, actor=user, reason=f"placed via {source}"
+    )
+    customers_actions.do_record_order(
+        customer=person,
+        order=order,
+        number=order.number,
+        total=order.total,
+        currency=order.currency,
+        channel=source,
+        at=now,
+        actor=actor,
+    )
+    publish_on_commit(OrderPlaced(order_id=order.pk, source=source, customer_id=person.pk))
+    return order
+
+
+# --- the status machine ----------------------------------------------------------------------------------
+
+S = Order.Status
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.CONFIRMED, S.CANCELLED}),
+    S.CONFIRMED: frozenset({S.PAID, S.PICKING, S.CANCELLED}),
+    S.PAID: frozenset({S.PICKING, S.CANCELLED}),
+    S.PICKING: frozenset({S.READY, S.SHIPPED, S.CANCELLED}),
+    S.READY: frozenset({S.PICKED_UP, S.CANCELLED}),
+    S.SHIPPED: frozenset({S.DELIVERED}),
+    S.DELIVERED: frozenset({S.COMPLETED, S.RETURNED}),
+    S.PICKED_UP: frozenset({S.COMPLETED, S.RETURNED}),
+    S.COMPLETED: frozenset({S.RETURNED}),
+    S.CANCELLED: frozenset(),
+    S.RETURNED: frozenset(),
+}
+# Where the reserved units leave the shelf: handed over or shipped.
+_HANDED_OVER = frozenset({S.SHIPPED, S.PICKED_UP})
+
+
+@transaction.atomic
+def check_transition(*, actor: Any, order: Order, to: str, reason: str = "") -> Order:
+    """Move the order on, if the rule allows it from where it is (TRANSITION_NOT_ALLOWED otherwise).
+
+    Cancelling releases the reservations; shipping or a pick-up takes the reserved units off the
+    shelf (sold); a take-away may go from new straight to completed at the counter.
+    """
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    allowed = TRANSITIONS.get(locked.status, frozenset())
+    takeaway = (
+        locked.fulfillment == Order.Fulfillment.TAKEAWAY
+        and to == S.COMPLETED
+        and locked.status
+        in (
+            S.NEW,
+            S.CONFIRMED,
+            S.PAID,
+        )
+    )
+    if to not in S.values:
+        raise ValidationFailed(f"Unknown status {to!r}.", field="to", code="STATUS_INVALID")
+    if to not in allowed and not takeaway:
+        raise TransitionNotAllowed(
+            f"An order that is {locked.get_status_display()} cannot become {S(to).label}.", field="to"
+        )
+    if to == S.CANCELLED and not reason.strip() and actor is not None:
+        raise ValidationFailed("Say why it is cancelled.", field="reason", code="REASON_REQUIRED")
+    lines = list(locked.lines.select_related("reservation"))
+    for line in lines:
+        reservation = line.reservation
+        if reservation is None or reservation.status != Reservation.Status.ACTIVE:
+            continue
+        if to == S.CANCELLED:
+            inventory_actions.do_release(actor=actor, reservation=reservation, reason=f"order {locked.number}")
+        elif to in _HANDED_OVER or takeaway:
+            inventory_actions.check_consume(actor=actor, reservation=reservation, reference=f"order:{locked.number}")
+    old = locked.status
+    locked.status = to
+    locked.save(update_fields=["status"])
+    StatusChange.objects.create(
+        order=locked, old=old, new=to, at=clock.now(), actor=getattr(actor, "audit_user", None), reason=reason[:300]
+    )
+    if to in (S.CANCELLED, S.RETURNED) and locked.customer is not None:
+        customers_actions.do_record_order_reversal(
+            customer=locked.customer, total=locked.total, cancelled=to == S.CANCELLED
+        )
+    publish_on_commit(OrderStatusChanged(order_id=locked.pk, old=old, new=to))
+    order.refresh_from_db()
+    return order
