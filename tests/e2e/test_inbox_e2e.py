@@ -109,6 +109,7 @@ def test_a_canned_response_from_settings_is_inserted_with_slash_and_sent_later(
 
     # A customer writes; the manager, online, opens the conversation.
     page.click(".nav [data-section=inbox]")
+    page.wait_for_load_state("load")  # htmx binds the presence form once the page has loaded
     page.locator("#inbox-presence label.presence-online").click()
     expect(page.locator("#inbox-presence")).to_have_attribute("data-presence", "online")
     last_name = f"E2E{secrets.token_hex(3)}"
