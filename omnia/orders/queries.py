@@ -9,13 +9,24 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from omnia.core import clock
-from omnia.orders.models import Order
+from omnia.core.errors import NotFound
+from omnia.orders.models import Order, Payment
+
+
+class OrderNotFound(NotFound):
+    code = "ORDER_NOT_FOUND"
+
+
+class PaymentNotFound(NotFound):
+    code = "PAYMENT_NOT_FOUND"
 
 
 def list_orders(
     *, source: str = "", status: str = "", customer_id: int | None = None, location_id: int | None = None
 ) -> QuerySet[Order]:
-    qs = Order.objects.select_related("customer", "location").prefetch_related("lines__variant")
+    qs = Order.objects.select_related("customer", "location").prefetch_related(
+        "lines__variant", "lines__location", "payments"
+    )
     if source:
         qs = qs.filter(source=source)
     if status:
@@ -25,6 +36,35 @@ def list_orders(
     if location_id:
         qs = qs.filter(location_id=location_id)
     return qs
+
+
+def get_order(order_id: int, *, field: str = "order_id") -> Order:
+    """The order with its lines, payments, history and returns; ORDER_NOT_FOUND naming `field` otherwise."""
+    order = (
+        Order.objects.select_related("customer", "location")
+        .prefetch_related(
+            "lines__variant",
+            "lines__location",
+            "payments",
+            "history__actor",
+            "returns__location",
+            "returns__refund",
+            "returns__lines__order_line__variant",
+        )
+        .filter(pk=order_id)
+        .first()
+    )
+    if order is None:
+        raise OrderNotFound(f"No order #{order_id}.", field=field)
+    return order
+
+
+def get_payment(order: Order, payment_id: int, *, field: str = "payment_id") -> Payment:
+    """A payment of this order; PAYMENT_NOT_FOUND naming `field` otherwise."""
+    payment = Payment.objects.filter(order=order, pk=payment_id).first()
+    if payment is None:
+        raise PaymentNotFound(f"Order {order.number} has no payment #{payment_id}.", field=field)
+    return payment
 
 
 @dataclass(frozen=True)
