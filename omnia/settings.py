@@ -170,6 +170,7 @@ NINJA_PAGINATION_PER_PAGE = 50
 # Provider base URLs: settings, so tests (and staging) point them at a local fake.
 OMNIA_TELEGRAM_API_URL = CONFIG.provider_urls["telegram"]
 OMNIA_META_GRAPH_URL = CONFIG.provider_urls["meta"]
+OMNIA_KASPI_API_URL = CONFIG.provider_urls["kaspi"]
 
 LOGGING = {
     "version": 1,

@@ -178,6 +178,7 @@ def _data_dir(env: dict[str, str]) -> Path:
 PROVIDER_URLS = {
     "telegram": ("OMNIA_TELEGRAM_API_URL", "https://api.telegram.org"),
     "meta": ("OMNIA_META_GRAPH_URL", "https://graph.facebook.com/v21.0"),
+    "kaspi": ("OMNIA_KASPI_API_URL", "https://kaspi.kz/shop/api/v2"),
 }
 
 

@@ -8,6 +8,10 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
 
     def ready(self) -> None:
-        from omnia.orders import handlers
+        import datetime as dt
+
+        from omnia.core import schedule
+        from omnia.orders import handlers, tasks
 
         handlers.register()
+        schedule.every(dt.timedelta(minutes=1), tasks.poll_kaspi)

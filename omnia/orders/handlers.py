@@ -1,11 +1,15 @@
-"""How orders plug into other apps: merges move orders, the customer search finds order numbers."""
+"""How orders plug into other apps: merges move orders, the customer search finds order numbers; the
+status of a Kaspi order goes back to Kaspi."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from omnia.core.events import subscribe
 from omnia.customers import registry as customers_registry
-from omnia.orders.models import Order
+from omnia.orders.events import OrderStatusChanged
+from omnia.orders.models import KaspiOrder, Order
+from omnia.orders.tasks import push_kaspi_status
 
 
 def customer_ids_by_order_number(text: str) -> QuerySet[Order]:
@@ -15,6 +19,13 @@ def customer_ids_by_order_number(text: str) -> QuerySet[Order]:
     )
 
 
+def _push_to_kaspi(event: OrderStatusChanged) -> None:
+    """After commit: a Kaspi order's new status goes to Kaspi from a task, never inside the transaction."""
+    if KaspiOrder.objects.filter(order_id=event.order_id).exists():
+        push_kaspi_status.enqueue(event.order_id)
+
+
 def register() -> None:
     customers_registry.register_customer_reference("orders.Order", "customer")
     customers_registry.register_search_lookup(customer_ids_by_order_number)
+    subscribe(OrderStatusChanged, _push_to_kaspi)

@@ -231,3 +231,73 @@ class ReturnLine(models.Model):
         verbose_name = _("returned line")
         verbose_name_plural = _("returned lines")
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="return_line_quantity_positive")]
+
+
+class KaspiAccount(models.Model):
+    """A Kaspi.kz merchant whose orders the poll imports; the API token is encrypted at rest."""
+
+    name = models.CharField(_("name"), max_length=100)
+    token_encrypted = models.TextField(editable=False, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    watermark = models.DateTimeField(
+        _("polled from"), null=True, blank=True, help_text=_("Orders created before this were all handled.")
+    )
+    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("connected"))
+
+    class Meta:
+        verbose_name = _("Kaspi.kz account")
+        verbose_name_plural = _("Kaspi.kz accounts")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def token(self) -> str:
+        """The X-Auth-Token, decrypted on use."""
+        from omnia.core.crypto import decrypt_json
+
+        return str(decrypt_json(self.token_encrypted).get("token", ""))
+
+    @token.setter
+    def token(self, value: str) -> None:
+        from omnia.core.crypto import encrypt_json
+
+        self.token_encrypted = encrypt_json({"token": value})
+
+
+class KaspiOrder(models.Model):
+    """A Kaspi order the poll has seen: the order it became here and what Kaspi was told."""
+
+    class Outcome(models.TextChoices):
+        PLACED = "placed", _("Placed, not yet accepted at Kaspi")
+        ACCEPTED = "accepted", _("Accepted at Kaspi")
+        OUT_OF_STOCK = "out_of_stock", _("Out of stock, not yet cancelled at Kaspi")
+        CANCELLED = "cancelled", _("Cancelled at Kaspi: out of stock")
+        FAILED = "failed", _("Could not be imported")
+
+    account = models.ForeignKey(KaspiAccount, on_delete=models.CASCADE, related_name="orders")
+    kaspi_id = models.CharField(_("Kaspi order id"), max_length=100)
+    code = models.CharField(_("Kaspi order number"), max_length=40)
+    order = models.OneToOneField(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="kaspi", verbose_name=_("order")
+    )
+    state = models.CharField(_("Kaspi state"), max_length=32, blank=True)
+    status = models.CharField(_("Kaspi status"), max_length=40, blank=True)
+    kaspi_delivery = models.BooleanField(_("Kaspi delivery"), default=False)
+    created_on_kaspi = models.DateTimeField(_("created at Kaspi"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    error = models.TextField(_("error"), blank=True)
+    pushed_status = models.CharField(_("last status told to Kaspi"), max_length=40, blank=True)
+    updated_at = models.DateTimeField(_("updated"))
+
+    class Meta:
+        verbose_name = _("Kaspi.kz order")
+        verbose_name_plural = _("Kaspi.kz orders")
+        ordering = ["-created_on_kaspi"]
+        constraints = [models.UniqueConstraint(fields=["account", "kaspi_id"], name="kaspi_order_unique_id")]
+
+    def __str__(self) -> str:
+        return f"Kaspi {self.code}"
