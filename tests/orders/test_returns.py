@@ -4,16 +4,22 @@ order becomes returned when everything is back; an exchange places a linked new 
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from omnia.catalog.models import Variant
+from omnia.core.errors import Conflict, ValidationFailed
 from omnia.core.permissions import Role
 from omnia.inventory import actions as inventory_actions
+from omnia.inventory import queries as inventory_queries
 from omnia.inventory.actions import Line
 from omnia.inventory.models import Location, StockLevel, StockMove
+from omnia.orders import actions as orders_actions
+from omnia.orders import actions_returns
 from omnia.orders.models import Order, Payment, Return
 from tests.factories import make_location, make_token, make_variant
 from tests.orders.test_api import assert_error, call
@@ -213,3 +219,58 @@ def test_returns_need_the_write_scope(
 
     assert_error(take_back(client, reader, order), 403, "SCOPE_MISSING")
     assert not Return.objects.exists()
+
+
+# --- concurrency ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_16_clerks_returning_the_same_3_units_at_once_take_back_exactly_3() -> None:
+    variant = make_variant(sku="RACE-RET")
+    store = make_location(code="race-a", offers_pickup=True)
+    elsewhere = make_location(code="race-b")
+    inventory_actions.do_receive(actor=None, location=store, lines=[Line(variant, 3)])
+    order = orders_actions.check_place_order(
+        actor=None,
+        customer=orders_actions.CustomerIn(phone="+7 701 000 00 77"),
+        source="web",
+        lines=[orders_actions.LineIn(variant, 3)],
+        fulfillment=orders_actions.FulfillmentIn(type="pickup", location=store),
+    ).order
+    for status in ("confirmed", "picking", "ready", "picked_up"):
+        orders_actions.check_transition(actor=None, order=order, to=status)
+    barrier = threading.Barrier(16)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def clerk() -> None:
+        try:
+            barrier.wait()
+            try:
+                actions_returns.check_return(
+                    actor=None,
+                    order=order,
+                    location=elsewhere,
+                    lines=[actions_returns.ReturnLineIn(variant, 1)],
+                    reason="брак",
+                )
+                outcome = "taken"
+            except (ValidationFailed, Conflict) as exc:
+                outcome = exc.code
+            with lock:
+                outcomes.append(outcome)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=clerk) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(outcomes) == 16
+    assert outcomes.count("taken") == 3
+    assert set(outcomes) - {"taken"} <= {"RETURN_TOO_MANY", "RETURN_NOT_ALLOWED"}
+    assert on_hand(variant, elsewhere) == 3
+    assert Order.objects.get(pk=order.pk).status == "returned"
+    assert inventory_queries.list_stock_drift() == []
