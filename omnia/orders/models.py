@@ -244,6 +244,7 @@ class KaspiAccount(models.Model):
     )
     last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
+    polling_since = models.DateTimeField(null=True, blank=True, editable=False)  # a poll's lease on the account
     created_at = models.DateTimeField(_("connected"))
 
     class Meta:

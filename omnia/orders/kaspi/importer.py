@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from omnia.catalog import queries as catalog_queries
 from omnia.core import clock
@@ -45,6 +46,11 @@ IMPORTED_STATUSES = frozenset({"APPROVED_BY_BANK", "ACCEPTED_BY_MERCHANT"})
 # Kaspi lists an order under its creation date, but it appears only once the bank approves it (a
 # credit may take a day): each poll looks this far back, whatever was handled before.
 LOOKBACK = dt.timedelta(days=2)
+# Orders cancelled at Kaspi (by the buyer, the bank or Kaspi) move to ARCHIVE: the ones placed here in
+# this span are followed there, so their stock is released here too.
+FOLLOW_ARCHIVE = dt.timedelta(days=14)
+# A poll holds its account this long at most: a second poll does not start while one runs.
+LEASE = dt.timedelta(minutes=10)
 Outcome = KaspiOrder.Outcome
 
 
@@ -75,6 +81,7 @@ class KaspiOrderIn:
     kaspi_delivery: bool
     pickup_point_id: str
     address: dict[str, Any]
+    cancellation_reason: str = ""
 
 
 @dataclass
@@ -168,6 +175,7 @@ def parse_order(resource: Any, included: Sequence[Any] = ()) -> KaspiOrderIn:
         kaspi_delivery=attributes.get("isKaspiDelivery") is True,
         pickup_point_id=_text(attributes.get("pickupPointId")) or _related_id(resource, "deliveryPointOfService"),
         address=address,
+        cancellation_reason=_text(attributes.get("cancellationReason")),
     )
 
 
@@ -332,11 +340,14 @@ def _fail(result: PollResult, account: KaspiAccount, incoming: KaspiOrderIn, mes
 
 def handle_order(client: KaspiClient, account: KaspiAccount, incoming: KaspiOrderIn, result: PollResult) -> bool:
     """Bring one Kaspi order as far as it goes; False when a transient failure leaves it for the next poll."""
-    link = KaspiOrder.objects.filter(account=account, kaspi_id=incoming.id).first()
+    link = KaspiOrder.objects.select_related("order").filter(account=account, kaspi_id=incoming.id).first()
     if link is not None and (link.state, link.status) != (incoming.state, incoming.status):
         _record(link, state=incoming.state, status=incoming.status)
+    if link is not None and link.order is not None and incoming.status == "CANCELLED":
+        _cancelled_at_kaspi(account, link, incoming.cancellation_reason)
+        return True
     if link is None:
-        if incoming.status not in IMPORTED_STATUSES:
+        if incoming.status not in IMPORTED_STATUSES or incoming.state == "ARCHIVE":
             return True  # not approved by the bank yet, or already over: nothing to do
         try:
             entries = parse_entries(client.entries(incoming.id), code=incoming.code)
@@ -366,6 +377,22 @@ def handle_order(client: KaspiClient, account: KaspiAccount, incoming: KaspiOrde
     if link.outcome == Outcome.OUT_OF_STOCK:
         return _cancel_out_of_stock(client, account, link, result)
     return True
+
+
+def _cancelled_at_kaspi(account: KaspiAccount, link: KaspiOrder, reason: str) -> None:
+    """Kaspi cancelled the order: cancel ours (its stock is released), and do not tell Kaspi back."""
+    order = link.order
+    if order is None or order.status == Order.Status.CANCELLED:
+        return
+    _record(link, pushed_status="CANCELLED")
+    try:
+        actions.check_transition(
+            actor=None, order=order, to=Order.Status.CANCELLED, reason=f"cancelled at Kaspi.kz {reason}".strip()
+        )
+    except DomainError as exc:
+        message = f"order {link.code} was cancelled at Kaspi but not here: {exc.code}: {exc.message}"
+        logger.warning("kaspi %s: %s", account.name, message)
+        _record(link, error=message[:2000])
 
 
 def _accept(client: KaspiClient, account: KaspiAccount, link: KaspiOrder, result: PollResult) -> bool:
@@ -443,6 +470,7 @@ def poll_account(account: KaspiAccount, *, now: dt.datetime | None = None) -> Po
             if stopped:
                 break
             reached = until
+        _follow_archive(client, account, now, result)
     watermark = min([reached, now - LOOKBACK, *pending])
     account.watermark = max(watermark, start)
     account.last_polled_at = now
@@ -451,16 +479,48 @@ def poll_account(account: KaspiAccount, *, now: dt.datetime | None = None) -> Po
     return result
 
 
+def _follow_archive(client: KaspiClient, account: KaspiAccount, now: dt.datetime, result: PollResult) -> None:
+    """Orders placed here that Kaspi has since archived (cancelled, mostly) are brought in line."""
+    if not KaspiOrder.objects.filter(
+        account=account, order__isnull=False, created_on_kaspi__gte=now - FOLLOW_ARCHIVE
+    ).exists():
+        return
+    try:
+        for page in client.orders(state="ARCHIVE", since=now - FOLLOW_ARCHIVE, until=now, size=100):
+            ids = [_text(r.get("id")) for r in page.orders if isinstance(r, dict)]
+            ours = set(
+                KaspiOrder.objects.filter(account=account, kaspi_id__in=ids, order__isnull=False).values_list(
+                    "kaspi_id", flat=True
+                )
+            )
+            for resource in page.orders:
+                if isinstance(resource, dict) and _text(resource.get("id")) in ours:
+                    try:
+                        handle_order(client, account, parse_order(resource, page.included), result)
+                    except BadPayload as exc:
+                        logger.warning("kaspi %s: %s", account.name, exc)
+    except KaspiError as exc:
+        logger.warning("kaspi %s: listing ARCHIVE orders failed: %s", account.name, exc)
+        result.errors.append(f"listing ARCHIVE orders: {exc}")
+
+
 def poll_all() -> dict[str, int]:
-    """Poll every active account, each on its own: one failing never stops the others."""
+    """Poll every active account, each on its own (one failing never stops the others) and by one poll
+    at a time (a slow poll still running when the next is due keeps the account)."""
     totals: dict[str, int] = {}
     for account in KaspiAccount.objects.filter(is_active=True).order_by("pk"):
+        now = clock.now()
+        free = Q(polling_since__isnull=True) | Q(polling_since__lt=now - LEASE)
+        if not KaspiAccount.objects.filter(free, pk=account.pk).update(polling_since=now):
+            continue
         try:
-            counts = poll_account(account).as_dict()
+            counts = poll_account(account, now=now).as_dict()
         except Exception:
             logger.exception("kaspi %s: the poll failed", account.name)
             KaspiAccount.objects.filter(pk=account.pk).update(last_error="the poll failed: see the log")
             continue
+        finally:
+            KaspiAccount.objects.filter(pk=account.pk, polling_since=now).update(polling_since=None)
         for key, value in counts.items():
             totals[key] = totals.get(key, 0) + value
     return totals
@@ -477,7 +537,7 @@ class Pushed:
 
 def _kaspi_change(link: KaspiOrder, order: Order) -> tuple[str, dict[str, Any]] | None:
     """The status change Kaspi accepts for where our order now is, or None when there is none to make."""
-    if order.status == Order.Status.CANCELLED:
+    if order.status == Order.Status.CANCELLED and link.status != "CANCELLED":
         reason = StatusChange.objects.filter(order=order, new=Order.Status.CANCELLED).order_by("-at", "-id").first()
         extra: dict[str, Any] = {"cancellationReason": "BUYER_CANCELLATION_BY_MERCHANT"}
         if reason is not None and reason.reason.strip():

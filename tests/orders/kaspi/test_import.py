@@ -118,9 +118,10 @@ def test_every_page_and_every_polled_state_is_read(
     assert Order.objects.filter(source="kaspi").count() == 6
     pages = [r.query["page[number]"] for r in fake_kaspi.requests if r.query.get("filter[orders][state]") == "NEW"]
     assert pages == ["0", "1", "2"]
-    assert {r.query["filter[orders][state]"] for r in fake_kaspi.requests if r.method == "GET" and r.query} == set(
-        importer.POLLED_STATES
-    )
+    assert {r.query["filter[orders][state]"] for r in fake_kaspi.requests if r.method == "GET" and r.query} == {
+        *importer.POLLED_STATES,
+        "ARCHIVE",  # followed for the orders placed
+    }
     assert all(r.headers["x-auth-token"] == TOKEN for r in fake_kaspi.requests)
 
 
@@ -354,3 +355,54 @@ def test_poll_kaspi_polls_every_active_account_and_survives_a_bad_token(
     assert (totals["imported"], totals["accepted"]) == (1, 1)
     wrong.refresh_from_db()
     assert "401" in wrong.last_error
+
+
+def test_an_order_cancelled_at_kaspi_is_cancelled_here_and_its_stock_released(
+    fake_kaspi: FakeKaspi, account: KaspiAccount, point: Location, garland: Any
+) -> None:
+    stock(garland, point, 5)
+    kaspi_id = fake_kaspi.add_order("1300", entries=[("GIR-10", 2, 4990.0)], created=ago(days=6), state="PICKUP")
+    account.watermark = ago(days=7)
+    account.save()
+    importer.poll_account(account)
+    assert level(garland, point) == (5, 2)
+    attributes = fake_kaspi.orders[kaspi_id]["attributes"]
+    attributes.update(state="ARCHIVE", status="CANCELLED", cancellationReason="BUYER_CANCELLATION")
+
+    importer.poll_account(account)
+
+    order = Order.objects.get()
+    assert order.status == "cancelled"
+    assert order.history.last().reason == "cancelled at Kaspi.kz BUYER_CANCELLATION"
+    assert level(garland, point) == (5, 0)
+    assert tasks.push_kaspi_status.call(order.pk) == "nothing to tell Kaspi for cancelled"
+    assert fake_kaspi.status_changes() == [("1300", "ACCEPTED_BY_MERCHANT", "")]  # nothing told back
+
+
+def test_an_archived_order_never_seen_is_not_imported(
+    fake_kaspi: FakeKaspi, account: KaspiAccount, point: Location, garland: Any
+) -> None:
+    stock(garland, point, 5)
+    fake_kaspi.add_order("1400", entries=[("GIR-10", 1, 4990.0)], created=ago(hours=1), state="ARCHIVE")
+
+    importer.poll_account(account)
+
+    assert not Order.objects.exists()
+    assert not any(r.query.get("filter[orders][state]") == "ARCHIVE" for r in fake_kaspi.requests)
+
+
+def test_a_poll_still_running_keeps_its_account(
+    fake_kaspi: FakeKaspi, account: KaspiAccount, point: Location, garland: Any
+) -> None:
+    stock(garland, point, 5)
+    fake_kaspi.add_order("1500", entries=[("GIR-10", 1, 4990.0)], created=ago(hours=1))
+    KaspiAccount.objects.filter(pk=account.pk).update(polling_since=ago(minutes=3))
+
+    assert tasks.poll_kaspi.call() == {}
+    assert not fake_kaspi.requests
+
+    KaspiAccount.objects.filter(pk=account.pk).update(polling_since=ago(minutes=11))  # that poll died
+
+    assert tasks.poll_kaspi.call()["imported"] == 1
+    account.refresh_from_db()
+    assert account.polling_since is None
