@@ -21,7 +21,9 @@ from omnia.core.pagination import Page, paginate
 from omnia.core.permissions import Section, actor_of, authorize
 from omnia.inventory import queries as inventory_queries
 from omnia.orders import actions, actions_payments, actions_returns, queries
+from omnia.orders.models import Order
 from omnia.orders.schemas import (
+    CancelIn,
     FulfillmentIn,
     NewPaymentIn,
     OrderDetailOut,
@@ -147,6 +149,20 @@ def transition(request: HttpRequest, order_id: int, payload: TransitionIn) -> Or
     authorize(actor, Section.ORDERS, write=True)
     order = queries.get_order(order_id)
     actions.check_transition(actor=actor, order=order, to=payload.to, reason=payload.reason)
+    return _detail(order.pk)
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    response=OrderDetailOut,
+    summary="Cancel the order (a reason is required); its reservations are released",
+    description="The same as a transition to cancelled: once shipped or handed over, 409 TRANSITION_NOT_ALLOWED.",
+)
+def cancel(request: HttpRequest, order_id: int, payload: CancelIn) -> OrderDetailOut:
+    actor = actor_of(request)
+    authorize(actor, Section.ORDERS, write=True)
+    order = queries.get_order(order_id)
+    actions.check_transition(actor=actor, order=order, to=Order.Status.CANCELLED, reason=payload.reason)
     return _detail(order.pk)
 
 

@@ -53,6 +53,10 @@ class TransitionIn(Schema):
     reason: str = Field("", max_length=300)
 
 
+class CancelIn(Schema):
+    reason: str = Field(max_length=300)
+
+
 class NewPaymentIn(Schema):
     method: str
     amount: Decimal

@@ -389,3 +389,21 @@ def test_8_payments_at_once_never_pay_more_than_the_total(token: str, variant: V
 
     assert sorted(statuses) == [201] * 3 + [422] * 5
     assert Payment.objects.filter(status="paid").count() == 3
+
+
+def test_cancel_releases_the_reservations_and_needs_a_reason(
+    client: Client, token: str, variant: Variant, store: Location
+) -> None:
+    stock(variant, store, 5)
+    order = place(client, token).json()
+    path = f"/orders/{order['id']}/cancel"
+
+    assert_error(call(client, "post", path, token, data={"reason": "  "}), 422, "REASON_REQUIRED", "reason")
+    assert level(variant, store) == (5, 2)
+    cancelled = call(client, "post", path, token, data={"reason": "клиент передумал"})
+    again = call(client, "post", path, token, data={"reason": "ещё раз"})
+
+    assert cancelled.status_code == 200, cancelled.content
+    assert (cancelled.json()["status"], cancelled.json()["history"][-1]["reason"]) == ("cancelled", "клиент передумал")
+    assert level(variant, store) == (5, 0)
+    assert_error(again, 409, "TRANSITION_NOT_ALLOWED", "to")
