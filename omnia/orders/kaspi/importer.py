@@ -49,6 +49,9 @@ LOOKBACK = dt.timedelta(days=2)
 # Orders cancelled at Kaspi (by the buyer, the bank or Kaspi) move to ARCHIVE: the ones placed here in
 # this span are followed there, so their stock is released here too.
 FOLLOW_ARCHIVE = dt.timedelta(days=14)
+# An order that could not be imported (an unknown SKU or point, a bad phone) is tried again this often:
+# once the catalog or the locations are fixed, it comes in by itself.
+RETRY_FAILED_AFTER = dt.timedelta(minutes=15)
 # A poll holds its account this long at most: a second poll does not start while one runs.
 LEASE = dt.timedelta(minutes=10)
 Outcome = KaspiOrder.Outcome
@@ -346,6 +349,13 @@ def handle_order(client: KaspiClient, account: KaspiAccount, incoming: KaspiOrde
     if link is not None and link.order is not None and incoming.status == "CANCELLED":
         _cancelled_at_kaspi(account, link, incoming.cancellation_reason)
         return True
+    if (
+        link is not None
+        and link.outcome == Outcome.FAILED
+        and link.order is None
+        and link.updated_at <= clock.now() - RETRY_FAILED_AFTER
+    ):
+        link = None  # try the import again
     if link is None:
         if incoming.status not in IMPORTED_STATUSES or incoming.state == "ARCHIVE":
             return True  # not approved by the bank yet, or already over: nothing to do

@@ -406,3 +406,50 @@ def test_a_poll_still_running_keeps_its_account(
     assert tasks.poll_kaspi.call()["imported"] == 1
     account.refresh_from_db()
     assert account.polling_since is None
+
+
+def test_a_failed_import_is_tried_again_after_a_while(
+    fake_kaspi: FakeKaspi, account: KaspiAccount, point: Location, garland: Any
+) -> None:
+    stock(garland, point, 5)
+    fake_kaspi.add_order("1600", entries=[("GIR-20", 1, 5990.0)], created=ago(hours=1))
+    importer.poll_account(account)
+    late = make_variant(sku="GIR-20", price="5990")  # the SKU is added to the catalog
+    stock(late, point, 1)
+
+    soon = importer.poll_account(account)
+
+    assert (soon.imported, soon.failed) == (0, 0)  # not tried again every minute
+    KaspiOrder.objects.update(updated_at=ago(minutes=16))
+
+    later = importer.poll_account(account)
+
+    assert (later.imported, later.accepted) == (1, 1)
+    assert KaspiOrder.objects.get().outcome == "accepted"
+    assert Order.objects.get().lines.get().variant == late
+
+
+def test_a_kaspi_delivery_shipped_here_is_assembled_at_kaspi(
+    fake_kaspi: FakeKaspi, account: KaspiAccount, point: Location, garland: Any
+) -> None:
+    stock(garland, point, 5)
+    kaspi_id = fake_kaspi.add_order(
+        "1700",
+        entries=[("GIR-10", 1, 4990.0)],
+        created=ago(hours=1),
+        state="KASPI_DELIVERY",
+        point="PP1",
+        kaspi_delivery=True,
+        address={"town": "Алматы", "formattedAddress": "Алматы, Абая 10"},
+    )
+    importer.poll_account(account)
+    order = Order.objects.get()
+    for status in ("confirmed", "picking"):
+        actions.check_transition(actor=None, order=order, to=status)
+        assert tasks.push_kaspi_status.call(order.pk) == f"nothing to tell Kaspi for {status}"
+
+    actions.check_transition(actor=None, order=order, to="shipped")
+
+    assert tasks.push_kaspi_status.call(order.pk) == "ASSEMBLE"
+    assert fake_kaspi.orders[kaspi_id]["attributes"]["assembled"] is True
+    assert fake_kaspi.posts[-1]["data"]["attributes"]["numberOfSpace"] == 1
