@@ -152,6 +152,11 @@ def test_no_more_than_was_bought_less_earlier_returns(
         ({"refund": {"method": "card_online", "amount": "4990.01"}}, 422, "REFUND_TOO_LARGE", "refund.amount"),
         ({"exchange": {"lines": [{"sku": "GIR-10", "quantity": 99}]}}, 409, "OUT_OF_STOCK",
          "exchange.lines[0].quantity"),
+        ({"exchange": {"lines": [{"sku": "NOPE", "quantity": 1}]}}, 404, "SKU_NOT_FOUND", "exchange.lines[0].sku"),
+        ({"exchange": {"lines": [{"sku": "PLD-01", "quantity": 1}], "fulfillment": {"type": "pickup",
+          "location": "nowhere"}}}, 404, "LOCATION_NOT_FOUND", "exchange.fulfillment.location"),
+        ({"exchange": {"lines": [{"sku": "PLD-01", "quantity": 1}], "source": "fax"}}, 422, "SOURCE_INVALID",
+         "exchange.source"),
     ],
 )  # fmt: skip
 def test_a_bad_return_changes_nothing(
