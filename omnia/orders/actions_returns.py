@@ -5,7 +5,8 @@ The units go back on hand there (ledger kind "return", reference order:<number>)
 beyond what was bought less earlier returns (RETURN_TOO_MANY naming the line); a refund is a Payment with
 status refunded against the method it is paid back through. When every unit is back the order becomes
 "returned" through the status machine. An exchange is the same return plus a new order for the same
-customer, placed in the same transaction and linked as the return's `replacement`.
+customer, placed in the same transaction and linked as the return's `replacement`. With an idempotency
+key a repeat answers the first return (created=False) and changes nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ MAX_REASON = 300
 
 class ReturnNotAllowed(Conflict):
     code = "RETURN_NOT_ALLOWED"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+@dataclass(frozen=True)
+class Returned:
+    record: Return
+    created: bool
 
 
 @dataclass(frozen=True)
@@ -140,9 +151,19 @@ def check_return(
     reason: str,
     refund: RefundIn | None = None,
     exchange: ExchangeIn | None = None,
-) -> Return:
+    idempotency_key: str | None = None,
+) -> Returned:
     """Take units of the order back at `location` (see the module docstring); nothing changes on a refusal."""
-    locked = Order.objects.select_for_update().get(pk=order.pk)
+    locked = Order.objects.select_for_update().get(pk=order.pk)  # one return of an order at a time
+    key = (idempotency_key or "").strip()[:100] or None
+    if key is not None:
+        first = Return.objects.filter(idempotency_key=key).first()
+        if first is not None:
+            if first.order_id != locked.pk:
+                raise IdempotencyKeyReused(
+                    "This Idempotency-Key was already used for a return of another order.", field="Idempotency-Key"
+                )
+            return Returned(first, created=False)
     if locked.status not in RETURNABLE:
         raise ReturnNotAllowed(
             f"An order that is {locked.get_status_display()} cannot be returned: only once it is handed over.",
@@ -168,7 +189,9 @@ def check_return(
             )
     now = clock.now()
     user = getattr(actor, "audit_user", None)
-    record = Return.objects.create(order=locked, location=location, reason=reason[:MAX_REASON], at=now, actor=user)
+    record = Return.objects.create(
+        order=locked, location=location, reason=reason[:MAX_REASON], at=now, actor=user, idempotency_key=key
+    )
     for line, quantity in allocation:
         ReturnLine.objects.create(order_return=record, order_line=line, quantity=quantity)
         inventory_actions.do_return(
@@ -196,4 +219,4 @@ def check_return(
         orders_actions.check_transition(
             actor=actor, order=locked, to=Order.Status.RETURNED, reason=f"returned at {location.code}: {reason}"[:300]
         )
-    return record
+    return Returned(record, created=True)

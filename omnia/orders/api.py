@@ -58,6 +58,13 @@ def _fulfillment(payload: FulfillmentIn, *, field: str = "fulfillment") -> actio
     return actions.FulfillmentIn(type=payload.type, location=location, address=dict(payload.address or {}))
 
 
+def _key(header: str | None) -> str | None:
+    key = (header or "").strip() or None
+    if key is not None and len(key) > 100:
+        raise ValidationFailed("An Idempotency-Key has at most 100 characters.", field="Idempotency-Key")
+    return key
+
+
 def _detail(order_id: int) -> OrderDetailOut:
     return OrderDetailOut.of(queries.get_order(order_id))
 
@@ -82,9 +89,7 @@ def place_order(
 ) -> Status[OrderDetailOut]:
     actor = actor_of(request)
     authorize(actor, Section.ORDERS, write=True)
-    key = (idempotency_key or "").strip() or None
-    if key is not None and len(key) > 100:
-        raise ValidationFailed("An Idempotency-Key has at most 100 characters.", field="Idempotency-Key")
+    key = _key(idempotency_key)
     variants = _variants(payload.lines)
     fulfillment = _fulfillment(payload.fulfillment)
     conversation = (
@@ -201,19 +206,26 @@ def set_payment_status(request: HttpRequest, order_id: int, payment_id: int, pay
 
 @router.post(
     "/orders/{order_id}/returns",
-    response={201: ReturnOut},
+    response={201: ReturnOut, 200: ReturnOut},
     summary="Take units of a handed-over order back at any location that accepts returns (refund, exchange)",
     description=(
         "The units go back on hand at `location` (ledger kind return, reference order:<number>). More than was "
         "bought less earlier returns: 422 RETURN_TOO_MANY naming the line; a location that takes no returns: "
         "422 RETURNS_NOT_ACCEPTED; an order not yet handed over: 409 RETURN_NOT_ALLOWED. `refund` is recorded as a "
         "refunded payment (at most the value returned: 422 REFUND_TOO_LARGE). `exchange` places a new order for "
-        "the customer in the same step, linked as `replacement_id`. When everything is back the order is returned."
+        "the customer in the same step, linked as `replacement_id`. When everything is back the order is returned. "
+        "Send an `Idempotency-Key` header to retry safely: a repeat answers 200 with the first return."
     ),
 )
-def take_return(request: HttpRequest, order_id: int, payload: ReturnIn) -> Status[ReturnOut]:
+def take_return(
+    request: HttpRequest,
+    order_id: int,
+    payload: ReturnIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Status[ReturnOut]:
     actor = actor_of(request)
     authorize(actor, Section.ORDERS, write=True)
+    key = _key(idempotency_key)
     order = queries.get_order(order_id)
     location = inventory_queries.get_location(payload.location)
     variants = _variants(payload.lines)
@@ -234,7 +246,7 @@ def take_return(request: HttpRequest, order_id: int, payload: ReturnIn) -> Statu
             else None,
             source=payload.exchange.source,
         )
-    record = actions_returns.check_return(
+    returned = actions_returns.check_return(
         actor=actor,
         order=order,
         location=location,
@@ -242,6 +254,7 @@ def take_return(request: HttpRequest, order_id: int, payload: ReturnIn) -> Statu
         reason=payload.reason,
         refund=refund,
         exchange=exchange,
+        idempotency_key=key,
     )
-    returned = next(r for r in queries.get_order(order.pk).returns.all() if r.pk == record.pk)
-    return Status(201, ReturnOut.of(returned))
+    record = next(r for r in queries.get_order(order.pk).returns.all() if r.pk == returned.record.pk)
+    return Status(201 if returned.created else 200, ReturnOut.of(record))

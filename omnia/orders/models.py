@@ -215,6 +215,7 @@ class Return(models.Model):
         related_name="replaces",
         verbose_name=_("exchanged for"),
     )
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name = _("return")

@@ -75,9 +75,10 @@ def handed_over(client: Client, token: str, store: Location, variant: Variant, s
 
 
 def take_back(client: Client, token: str, order: dict[str, Any], **body: Any) -> Any:
+    headers = {name: body.pop(name) for name in list(body) if name.startswith("HTTP_")}
     data = {"location": "dostyk", "lines": [{"sku": "GIR-10", "quantity": 1}], "reason": "не подошёл цвет"}
     data.update(body)
-    return call(client, "post", f"/orders/{order['id']}/returns", token, data=data)
+    return call(client, "post", f"/orders/{order['id']}/returns", token, data=data, **headers)
 
 
 def test_a_return_at_another_store_restocks_there_and_refunds(
@@ -120,6 +121,26 @@ def test_everything_back_makes_the_order_returned(
     assert detail["history"][-1]["new"] == "returned"
     assert (on_hand(variant, other_store), on_hand(second, other_store)) == (3, 1)
     assert_error(take_back(client, token, order), 409, "RETURN_NOT_ALLOWED")
+
+
+def test_a_repeated_idempotency_key_answers_the_first_return_and_restocks_once(
+    client: Client, token: str, store: Location, other_store: Location, variant: Variant, second: Variant
+) -> None:
+    order = handed_over(client, token, store, variant, second)
+    refund = {"method": "cash_in_store", "amount": "4990"}
+
+    first = take_back(client, token, order, refund=refund, HTTP_IDEMPOTENCY_KEY="ret-1")
+    again = take_back(client, token, order, refund=refund, HTTP_IDEMPOTENCY_KEY="ret-1")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert Return.objects.count() == Payment.objects.count() == 1
+    assert on_hand(variant, other_store) == 1
+    another = handed_over(client, token, store, variant, second)
+    assert_error(
+        take_back(client, token, another, HTTP_IDEMPOTENCY_KEY="ret-1"), 409, "IDEMPOTENCY_KEY_REUSED",
+        "Idempotency-Key",
+    )  # fmt: skip
 
 
 def test_no_more_than_was_bought_less_earlier_returns(
