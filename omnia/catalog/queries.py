@@ -41,15 +41,17 @@ def search_products(text: str = "") -> QuerySet[Product]:
     with it or whose barcode is it (case-insensitive). Variants, barcodes and images come prefetched."""
     qs = _products()
     text = text.strip()
-    if text:
-        qs = qs.filter(
-            Q(search_text__contains=search_key(text))
-            | Q(variants__sku__iexact=text)
-            | Q(variants__sku__istartswith=text)
-            | Q(variants__barcode=text)
-            | Q(variants__barcodes__code=text)
-        ).distinct()
-    return qs
+    if not text:
+        return qs
+    # A scanned barcode or a whole SKU is that product alone: indexed lookups, no scan.
+    exact = set(Barcode.objects.filter(code=text).values_list("variant__product_id", flat=True))
+    exact |= set(Variant.objects.filter(Q(barcode=text) | Q(sku=text)).values_list("product_id", flat=True))
+    if exact:
+        return qs.filter(pk__in=exact)
+    # Otherwise names (any language) and brands containing the words, and SKUs starting with the text:
+    # two single-table reads, no join to multiply rows (so no DISTINCT over the catalog).
+    by_sku = Variant.objects.filter(sku__istartswith=text).values_list("product_id", flat=True)[:500]
+    return qs.filter(Q(search_text__contains=search_key(text)) | Q(pk__in=set(by_sku)))
 
 
 def list_products(
