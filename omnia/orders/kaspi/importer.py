@@ -11,7 +11,13 @@ accepted or cancelled twice.
 
 A payload with an unexpected shape, an unknown SKU or point is logged, recorded (KaspiOrder.error and
 the account's last_error) and skipped: the rest of the poll goes on. A transient failure (5xx, 429,
-network) leaves the order for the next poll, and the watermark never passes an order still to handle.
+network) leaves the order for the next poll, and the watermark never passes an order still to handle;
+an order that failed is tried again every 15 minutes (the SKU may have been added since). Orders placed
+here that Kaspi cancels (they move to ARCHIVE) are cancelled here too.
+
+Our side goes back through `push_status` (a task enqueued after commit): cancelled → CANCELLED,
+ready/shipped for a Kaspi delivery → ASSEMBLE. Completion at Kaspi needs the buyer's SMS code, given
+in Kaspi's own app, so it is not pushed.
 """
 
 from __future__ import annotations
@@ -123,7 +129,8 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def _related_id(resource: Mapping[str, Any], name: str) -> str:
-    relation = (resource.get("relationships") or {}).get(name)
+    relations = resource.get("relationships")
+    relation = relations.get(name) if isinstance(relations, dict) else None
     data = relation.get("data") if isinstance(relation, dict) else None
     return _text(data.get("id")) if isinstance(data, dict) else ""
 
@@ -470,7 +477,13 @@ def poll_account(account: KaspiAccount, *, now: dt.datetime | None = None) -> Po
                                 result.failed += 1
                                 result.errors.append(str(exc))
                                 continue
-                            if not handle_order(client, account, incoming, result):
+                            try:
+                                handled = handle_order(client, account, incoming, result)
+                            except Exception as exc:  # one order's surprise must not end the poll
+                                logger.exception("kaspi %s: order %s failed", account.name, incoming.code)
+                                _fail(result, account, incoming, f"order {incoming.code}: unexpected {exc!r}")
+                                handled = True
+                            if not handled:
                                 pending.append(incoming.created)
                 except KaspiError as exc:
                     logger.warning("kaspi %s: listing %s orders failed: %s", account.name, state, exc)

@@ -453,3 +453,39 @@ def test_a_kaspi_delivery_shipped_here_is_assembled_at_kaspi(
     assert tasks.push_kaspi_status.call(order.pk) == "ASSEMBLE"
     assert fake_kaspi.orders[kaspi_id]["attributes"]["assembled"] is True
     assert fake_kaspi.posts[-1]["data"]["attributes"]["numberOfSpace"] == 1
+
+
+def test_an_entry_of_an_unexpected_shape_fails_only_its_order(
+    fake_kaspi: FakeKaspi, account: KaspiAccount, point: Location, garland: Any
+) -> None:
+    stock(garland, point, 5)
+    odd = fake_kaspi.add_order("1800", entries=[("GIR-10", 1, 4990.0)], created=ago(hours=1))
+    fake_kaspi.entries[odd][0]["relationships"] = ["not", "a", "map"]
+    fake_kaspi.entries[odd][0]["attributes"]["quantity"] = 1.5
+    fake_kaspi.add_order("1801", entries=[("GIR-10", 1, 4990.0)], created=ago(hours=1))
+
+    result = importer.poll_account(account)
+
+    assert (result.imported, result.failed) == (1, 1)
+    assert "quantity 1.5" in KaspiOrder.objects.get(code="1800").error
+
+
+def test_a_surprise_in_one_order_is_recorded_and_the_poll_goes_on(
+    fake_kaspi: FakeKaspi, account: KaspiAccount, point: Location, garland: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stock(garland, point, 5)
+    fake_kaspi.add_order("1900", entries=[("GIR-10", 1, 4990.0)], created=ago(hours=2))
+    fake_kaspi.add_order("1901", entries=[("GIR-10", 1, 4990.0)], created=ago(hours=1))
+    place = importer._place
+
+    def flaky(incoming: importer.KaspiOrderIn, entries: Any) -> actions.Placed:
+        if incoming.code == "1900":
+            raise RuntimeError("surprise")
+        return place(incoming, entries)
+
+    monkeypatch.setattr(importer, "_place", flaky)
+
+    result = importer.poll_account(account)
+
+    assert (result.imported, result.failed) == (1, 1)
+    assert "surprise" in KaspiOrder.objects.get(code="1900").error
