@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from omnia.core import config
+from omnia.core import config, schedule
 from omnia.core.config import ConfigError
 from omnia.orders.kaspi.client import MAX_WINDOW, KaspiClient, KaspiError, from_ms, to_ms, windows
 from tests.orders.kaspi.fake_kaspi import TOKEN, FakeKaspi
@@ -112,3 +112,8 @@ def test_an_answer_that_is_not_json_api_is_permanent(fake_kaspi: FakeKaspi, monk
         client.entries("x")
 
     assert not failed.value.transient
+
+
+def test_the_poll_runs_every_minute() -> None:
+    (job,) = [job for job in schedule.PERIODIC.values() if job.name.endswith("tasks.poll_kaspi")]
+    assert job.interval == dt.timedelta(minutes=1)
