@@ -1,8 +1,15 @@
-from django.contrib import admin
+from typing import Any
 
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from omnia.core import clock
 from omnia.core.admin_base import SectionAdmin
+from omnia.core.audit import do_record_audit
 from omnia.core.permissions import Section
-from omnia.orders.models import Order, OrderLine
+from omnia.orders.models import KaspiAccount, Order, OrderLine
 
 
 class OrderLineInline(admin.TabularInline):
@@ -24,3 +31,50 @@ class OrderAdmin(SectionAdmin):
     date_hierarchy = "placed_at"
     list_select_related = ["customer", "location"]
     inlines = [OrderLineInline]
+
+
+class KaspiAccountForm(forms.ModelForm):
+    """The API token is write-only: typed in, stored encrypted, never shown; left empty it stays."""
+
+    api_token = forms.CharField(
+        label=_("API token (X-Auth-Token)"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("From the Kaspi seller cabinet: Settings → API token. Leave empty to keep the stored one."),
+    )
+
+    class Meta:
+        model = KaspiAccount
+        fields = ["name", "is_active"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.instance.pk and not (data.get("api_token") or "").strip():
+            self.add_error("api_token", _("Enter the API token to connect the account."))
+        return data
+
+    def save(self, commit: bool = True) -> KaspiAccount:
+        account = super().save(commit=False)
+        token = (self.cleaned_data.get("api_token") or "").strip()
+        if token:
+            account.token = token
+        if account.created_at is None:
+            account.created_at = clock.now()
+        if commit:
+            account.save()
+        return account
+
+
+@admin.register(KaspiAccount)
+class KaspiAccountAdmin(SectionAdmin):
+    """Connect a Kaspi.kz merchant account: its orders are then polled every minute."""
+
+    section = Section.SETTINGS
+    form = KaspiAccountForm
+    list_display = ["name", "is_active", "last_polled_at", "last_error"]
+    readonly_fields = ["watermark", "last_polled_at", "last_error"]
+    fields = ["name", "api_token", "is_active", "watermark", "last_polled_at", "last_error"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        do_record_audit(actor=request.user, action="kaspi.account.saved", target=obj, changes={"name": obj.name})
