@@ -24,8 +24,7 @@ import csv
 import datetime as dt
 import io
 import re
-import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -34,6 +33,7 @@ from django.utils import timezone
 
 from omnia.catalog import actions
 from omnia.catalog.errors import ImportFileInvalid, ImportNotFound, ImportNotPending
+from omnia.core import spreadsheets
 from omnia.core.config import SUPPORTED_LANGUAGES
 from omnia.core.errors import DomainError
 
@@ -205,8 +205,6 @@ class ParsedFile:
 
 # --- reading ------------------------------------------------------------------------------------------
 
-Records = Iterator[tuple[int, list[Any]]]
-
 
 def check_file_name(name: str) -> None:
     if not name.lower().endswith(EXTENSIONS):
@@ -221,8 +219,8 @@ def parse_file(name: str, data: bytes, *, limit: int | None = None) -> ParsedFil
     check_file_name(name)
     if len(data) > MAX_BYTES:
         raise ImportFileInvalid(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.", code="IMPORT_TOO_BIG")
-    records = _xlsx_records(data) if name.lower().endswith(".xlsx") else _csv_records(data)
-    header = next((cells for _, cells in records if not _blank(cells)), None)
+    records = spreadsheets.records(data, file_name=name, error=ImportFileInvalid)
+    header = next((cells for _, cells in records if not spreadsheets.blank(cells)), None)
     if header is None:
         raise ImportFileInvalid("The file is empty.", code="IMPORT_EMPTY")
     columns, ignored, layout = map_header(header)
@@ -233,7 +231,7 @@ def parse_file(name: str, data: bytes, *, limit: int | None = None) -> ParsedFil
     rows: list[ImportRow] = []
     total = 0
     for number, cells in records:
-        if _blank(cells):
+        if spreadsheets.blank(cells):
             continue
         total += 1
         if total > MAX_ROWS:
@@ -242,50 +240,6 @@ def parse_file(name: str, data: bytes, *, limit: int | None = None) -> ParsedFil
             continue
         rows.append(parse_row(number, cells, layout))
     return ParsedFile(columns=columns, ignored=ignored, layout=layout, rows=rows, total_rows=total)
-
-
-def _blank(cells: Iterable[Any]) -> bool:
-    return all(c is None or str(c).strip() == "" for c in cells)
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1251", errors="replace")  # what 1C and Russian Excel write
-
-
-def _csv_records(data: bytes) -> Records:
-    text = _decode(data)
-    if "\x00" in text:
-        raise ImportFileInvalid("The file is not a readable text (CSV) file.", code="IMPORT_UNREADABLE")
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max((";", ",", "\t"), key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        yield from enumerate(reader, start=1)
-    except csv.Error as exc:
-        raise ImportFileInvalid(f"The CSV file cannot be read: {exc}.", code="IMPORT_UNREADABLE") from exc
-
-
-def _xlsx_records(data: bytes) -> Records:
-    from openpyxl import load_workbook  # type: ignore[import-untyped]  # no stubs installed
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise ImportFileInvalid("The file is not a readable XLSX workbook.", code="IMPORT_UNREADABLE") from exc
-    try:
-        if not workbook.worksheets:
-            return
-        for number, values in enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1):
-            yield number, list(values)
-    finally:
-        workbook.close()
 
 
 def _prefixed(title: str, prefixes: Sequence[str], *, colon_required: bool) -> str | None:
@@ -611,7 +565,7 @@ def write_csv(table: Table) -> bytes:
 
 def write_xlsx(table: Table) -> bytes:
     """One sheet: numbers as numbers, dates as dates (shop time), codes and barcodes as text."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # type: ignore[import-untyped]  # no stubs installed
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Товары")

@@ -18,16 +18,12 @@ first name, and the patronymic stays after the first name ("Иван Петро�
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
-import zipfile
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from omnia.core import clock
+from omnia.core import clock, spreadsheets
 from omnia.core.config import SUPPORTED_LANGUAGES
 from omnia.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from omnia.customers.actions.identity import normalize_identity
@@ -177,8 +173,8 @@ def parse_file(name: str, data: bytes, *, limit: int | None = None) -> ParsedFil
     check_file_name(name)
     if len(data) > MAX_BYTES:
         raise ImportFileInvalid(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.", code="IMPORT_TOO_BIG")
-    records = _xlsx_records(data) if name.lower().endswith(".xlsx") else _csv_records(data)
-    _, header = _first_nonblank(records)
+    records = spreadsheets.records(data, file_name=name, error=ImportFileInvalid)
+    _, header = spreadsheets.first_nonblank(records)
     if header is None:
         raise ImportFileInvalid("The file is empty.", code="IMPORT_EMPTY")
     columns, ignored, layout = _map_header(header)
@@ -191,7 +187,7 @@ def parse_file(name: str, data: bytes, *, limit: int | None = None) -> ParsedFil
     rows: list[ImportRow] = []
     total = 0
     for number, cells in records:
-        if _blank(cells):
+        if spreadsheets.blank(cells):
             continue
         total += 1
         if total > MAX_ROWS:
@@ -203,61 +199,6 @@ def parse_file(name: str, data: bytes, *, limit: int | None = None) -> ParsedFil
 
 
 # --- reading --------------------------------------------------------------------------------------
-
-Records = Iterator[tuple[int, list[Any]]]
-
-
-def _first_nonblank(records: Records) -> tuple[int, list[Any] | None]:
-    for number, cells in records:
-        if not _blank(cells):
-            return number, cells
-    return 0, None
-
-
-def _blank(cells: Iterable[Any]) -> bool:
-    return all(c is None or str(c).strip() == "" for c in cells)
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1251", errors="replace")  # what 1C and Russian Excel write
-
-
-def _csv_records(data: bytes) -> Records:
-    text = _decode(data)
-    if "\x00" in text:
-        raise ImportFileInvalid("The file is not a readable text (CSV) file.", code="IMPORT_UNREADABLE")
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max((";", ",", "\t"), key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        # The record number, not the physical line: a quoted cell with a line break is still one row.
-        yield from enumerate(reader, start=1)
-    except csv.Error as exc:
-        raise ImportFileInvalid(f"The CSV file cannot be read: {exc}.", code="IMPORT_UNREADABLE") from exc
-
-
-def _xlsx_records(data: bytes) -> Records:
-    from openpyxl import load_workbook  # type: ignore[import-untyped]  # no stubs installed
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise ImportFileInvalid("The file is not a readable XLSX workbook.", code="IMPORT_UNREADABLE") from exc
-    try:
-        if not workbook.worksheets:
-            return
-        sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(values)
-    finally:
-        workbook.close()
 
 
 def _map_header(header: list[Any]) -> tuple[dict[str, str], list[str], dict[str, list[int]]]:
