@@ -1,5 +1,6 @@
 """do_resolve_identity: the one way a handle becomes a customer."""
 
+import datetime as dt
 import threading
 from typing import Any
 
@@ -140,3 +141,56 @@ def test_a_returning_handle_is_resolved_with_one_read_and_no_write(django_assert
         again = actions.do_resolve_identity(kind="telegram", value="777", channel="telegram")
 
     assert again.customer == first.customer
+
+
+def test_a_returning_whatsapp_sender_as_ingest_passes_it_is_one_read(django_assert_num_queries: Any) -> None:
+    first = actions.do_resolve_identity(kind="whatsapp", value="77011234567", phone="77011234567", channel="whatsapp")
+
+    with django_assert_num_queries(1):
+        again = actions.do_resolve_identity(
+            kind="whatsapp", value="77011234567", phone="77011234567", channel="whatsapp", display_name="Aigerim"
+        )
+
+    assert again.customer == first.customer
+    assert set(first.customer.identities.values_list("kind", flat=True)) == {"whatsapp", "phone"}
+
+
+def test_a_handle_back_after_an_hour_writes_last_seen_once_without_a_transaction(
+    django_assert_num_queries: Any,
+) -> None:
+    t = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
+    first = actions.do_resolve_identity(kind="telegram", value="777", channel="telegram", at=t)
+    later = t + dt.timedelta(hours=2)
+
+    with django_assert_num_queries(2) as captured:
+        again = actions.do_resolve_identity(kind="telegram", value="777", channel="telegram", at=later)
+
+    assert again.customer == first.customer
+    assert Identity.objects.get().last_seen_at == later
+    assert not any(q["sql"].startswith(("BEGIN", "SAVEPOINT")) for q in captured.captured_queries)
+
+
+def test_a_known_handle_that_now_carries_a_phone_adds_it_to_its_card() -> None:
+    known = actions.do_resolve_identity(kind="telegram", value="555", channel="telegram")
+
+    shared = actions.do_resolve_identity(kind="telegram", value="555", phone="8 702 555 66 77", channel="telegram")
+
+    assert shared.customer == known.customer
+    assert Identity.objects.get(kind="phone").customer == known.customer
+
+
+def test_a_known_handle_with_a_malformed_phone_is_refused_naming_the_phone() -> None:
+    actions.do_resolve_identity(kind="viber", value="01234567890A==", channel="viber")
+
+    with pytest.raises(ValidationFailed) as caught:
+        actions.do_resolve_identity(kind="viber", value="01234567890A==", phone="12", channel="viber")
+
+    assert caught.value.field == "phone"
+
+
+def test_the_handle_of_a_merged_card_resolves_to_the_survivor() -> None:
+    store = actions.do_resolve_identity(kind="phone", value="+77011234567").customer
+    chat = actions.do_resolve_identity(kind="telegram", value="42", channel="telegram").customer
+    actions.check_merge(actor=None, survivor=store, absorbed=chat)
+
+    assert actions.do_resolve_identity(kind="telegram", value="42", channel="telegram").customer == store

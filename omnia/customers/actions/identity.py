@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from omnia.core import clock
-from omnia.core.errors import NotFound
+from omnia.core.errors import NotFound, ValidationFailed
 from omnia.core.phones import normalize_phone
 from omnia.customers.actions.profile import reindex_customer
 from omnia.customers.errors import IdentityTaken, InvalidIdentity
@@ -190,13 +191,33 @@ def _resolve_once(
     )
 
 
-def _known_and_fresh(*, kind: str, value: str, phone: str | None, at: dt.datetime) -> Resolution | None:
-    """A known handle seen within the last hour, carrying no new phone: nothing to write."""
-    if phone:
+def _known(*, kind: str, value: str, phone: str | None, at: dt.datetime) -> Resolution | None:
+    """The resolution of a known handle on an active card whose phone (if it carries one) is known too:
+    one indexed read, and at most hourly one UPDATE of last-seen, without a transaction (the UPDATE is
+    one conditional statement). None when _resolve_once has more to do (or an error to raise)."""
+    try:
+        normalized = normalize_identity(kind, value)
+        if not phone:
+            carried = None
+        elif kind in PHONE_KINDS:
+            carried = normalized  # as in _resolve_once: a phone handle carries its own number
+        else:
+            carried = normalize_phone(phone, field="phone")
+    except ValidationFailed:
         return None
-    identity = _find(kind, normalize_identity(kind, value))
-    if identity is None or at - identity.last_seen_at > LAST_SEEN_RESOLUTION or identity.customer.is_merged:
+    wanted = Q(kind=kind, value=normalized)
+    if carried is not None:
+        wanted |= Q(kind=Kind.PHONE, value=carried)
+    found = {(i.kind, i.value): i for i in Identity.objects.select_related("customer").filter(wanted).order_by()}
+    identity = found.get((kind, normalized))
+    if identity is None or identity.customer.is_merged:
         return None
+    if carried is not None and (Kind.PHONE, carried) not in found:
+        return None  # the handle now carries a phone no card has: _resolve_once attaches it
+    if at - identity.last_seen_at > LAST_SEEN_RESOLUTION:
+        # Written at most hourly per handle: a chatty conversation does not write on every message.
+        Identity.objects.filter(pk=identity.pk, last_seen_at__lt=at).update(last_seen_at=at)
+        identity.last_seen_at = at
     return Resolution(customer=identity.customer, identity=identity, created_customer=False, created_identity=False)
 
 
@@ -234,9 +255,9 @@ def do_resolve_identity(
         "verified": verified,
         "at": at,
     }
-    known = _known_and_fresh(kind=kind, value=value, phone=phone, at=at or clock.now())
+    known = _known(kind=kind, value=value, phone=phone, at=at or clock.now())
     if known is not None:
-        return known  # the common case (a returning customer): one indexed read, no transaction
+        return known  # the common case (a returning customer): one indexed read (hourly one UPDATE), no transaction
     try:
         return _resolve_once(**arguments)  # type: ignore[arg-type]
     except _RetryResolution:
