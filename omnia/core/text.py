@@ -51,3 +51,37 @@ def name_tokens(*parts: str | None) -> list[str]:
             if token and token not in tokens:
                 tokens.append(token)
     return tokens
+
+
+# Two words typed together ("сейт айг", "aigerim s") are matched through one key per ordered pair of a
+# name's words, so the database reads one short index range instead of intersecting two long ones.
+PAIR_MARK = "\x1f"  # leads and separates the parts of a pair key; never part of a word
+PAIR_HEAD = 3  # letters of the pair's first word that come before the second word
+MAX_PAIR_WORDS = 4
+
+
+def pair_key(first: str, second: str) -> str:
+    """MARK first[:3] MARK second MARK first[3:]: ordered by the head of `first`, then all of `second`.
+
+    'айг сейт' typed is then the one prefix range MARK 'айг' MARK 'сейт'; the rest of a longer first
+    word is checked on the same key ('айгер' → the key also ends with MARK 'ер…').
+    """
+    return f"{PAIR_MARK}{first[:PAIR_HEAD]}{PAIR_MARK}{second}{PAIR_MARK}{first[PAIR_HEAD:]}"
+
+
+def name_pair_keys(*parts: str | None) -> list[str]:
+    """Pair keys for every ordered pair of a name's (first four) words: as written, then in Latin."""
+    written = [w[:MAX_TOKEN] for w in words(" ".join(p for p in parts if p))[:MAX_PAIR_WORDS]]
+    keys: list[str] = []
+    for spelling in (written, [transliterate(w)[:MAX_TOKEN] for w in written]):
+        for i, first in enumerate(spelling):
+            for j, second in enumerate(spelling):
+                key = pair_key(first, second)
+                if i != j and first and second and key not in keys:
+                    keys.append(key)
+    return keys
+
+
+def name_search_keys(*parts: str | None) -> list[str]:
+    """Everything a name is found by: its word tokens (name_tokens) and its pair keys."""
+    return [*name_tokens(*parts), *name_pair_keys(*parts)]

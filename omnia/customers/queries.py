@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
+from django.db import connections
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from omnia.core.errors import ValidationFailed
 from omnia.core.phones import normalize_phone
-from omnia.core.text import words
+from omnia.core.text import PAIR_HEAD, PAIR_MARK, transliterate, words
 from omnia.customers.errors import CustomerNotFound, MergeNotFound
+from omnia.customers.fields import TOP, key_order
 from omnia.customers.models import Consent, Customer, Identity, Merge, NotDuplicate, SearchToken, TimelineEntry
 from omnia.customers.registry import search_lookups
 
@@ -20,28 +23,124 @@ def active_customers() -> QuerySet[Customer]:
     return Customer.objects.filter(merged_into__isnull=True)
 
 
-NAME_MATCH_CAP = 2000
+# A name search considers at most NAME_MATCH_CAP cards, the most recently contacted that match. One
+# typed word is ranked key by key: the first NAME_MATCH_CAP entries of each of the (at most
+# MAX_PREFIX_KEYS) words starting with it. Otherwise, and for a prefix of more words (one or two
+# letters), it reads at most NAME_SCAN_CAP index entries and ranks those (one more letter narrows it).
+NAME_MATCH_CAP = 200
+NAME_SCAN_CAP = 20_000
+MAX_PREFIX_KEYS = 32
+MAX_TYPED_WORDS = 4
+
+
+def _significant_words(text: str) -> list[str]:
+    """The typed words, less any that starts another (it adds nothing: 'ай айгерим' = 'айгерим')."""
+    typed = list(dict.fromkeys(words(text)))[:MAX_TYPED_WORDS]
+    return [w for w in typed if not any(other != w and other.startswith(w) for other in typed)]
+
+
+def _is_latin(word: str) -> bool:
+    return transliterate(word) == word
+
+
+def _key_condition(typed: list[str]) -> tuple[Q, list[str]]:
+    """One range of keys for the typed words, and the typed words it does not check exactly.
+
+    One word is a range of the word keys. Two words are a range of the pair keys
+    ('MARK a[:3] MARK b MARK a[3:]', core.text.pair_key, for name words a, b, as written and in
+    Latin), the pair whose range is narrowest; a third and fourth word are checked per card. A
+    Cyrillic word typed with a Latin one is looked up in Latin (a superset), then checked as typed.
+    """
+    options: list[tuple[tuple[int, bool], Q, list[str]]] = []
+    for first in typed:
+        for second in typed:
+            exact = _is_latin(first) == _is_latin(second)
+            a, b = (first, second) if exact else (transliterate(first), transliterate(second))
+            if first == second or a.startswith(b) or b.startswith(a):
+                # In Latin, one name word may match both ('seitk се' → Сейткали): pairs are two words.
+                continue
+            if len(a) >= PAIR_HEAD:
+                parts = [f"{PAIR_MARK}{a[:PAIR_HEAD]}{PAIR_MARK}{b}", f"{PAIR_MARK}{a[PAIR_HEAD:]}"]
+            else:
+                parts = [f"{PAIR_MARK}{a}", f"{PAIR_MARK}{b}", PAIR_MARK]
+            unchecked = [w for w in typed if w not in (first, second) or not (exact or _is_latin(w))]
+            options.append(((len(parts[0]), exact), Q(token__like=parts), unchecked))
+    if not options:
+        longest = max(typed, key=len)
+        return Q(token__prefix=longest), [w for w in typed if w != longest]
+    _, condition, unchecked = max(options, key=lambda option: option[0])
+    return condition, unchecked
 
 
 def name_match_ids(text: str) -> list[int] | None:
-    """Ids of customers with, for every typed word, a name word starting with it (Cyrillic or Latin).
+    """Ids of active customers with, for every typed word, a name word starting with it (any order,
+    Cyrillic or Latin): at most NAME_MATCH_CAP, most recently contacted (by day) first. None when
+    `text` has no words.
 
-    Each word is one range scan of the token index; the database intersects them (SQL INTERSECT), so
-    a first and last name typed together are matched completely. A vague prefix shared by more than
-    NAME_MATCH_CAP cards (a single common surname among a million) returns the first NAME_MATCH_CAP:
-    the operator types one more letter or the first name. None when `text` has no words.
+    Answered from the covering key index alone (see _key_condition), never the customer table.
     """
-    typed = words(text)[:4]
+    typed = _significant_words(text)
     if not typed:
         return None
-    # Names are indexed as written and in Latin transliteration, so a word typed in Latin finds
-    # Cyrillic names too; a word typed in Cyrillic scans only the Cyrillic tokens (half the work).
-    per_word = [
-        SearchToken.objects.filter(token__prefix=word).values_list("customer_id", flat=True).order_by()
-        for word in typed
-    ]
-    matches = per_word[0].distinct() if len(per_word) == 1 else per_word[0].intersection(*per_word[1:])
-    return list(matches[:NAME_MATCH_CAP])
+    condition, unchecked = _key_condition(typed)
+    connection = connections[SearchToken.objects.db]
+    with connection.cursor() as cursor:
+        if len(typed) == 1:
+            keys = _keys_starting(cursor, connection, typed[0])
+            if len(keys) <= MAX_PREFIX_KEYS:
+                return _first_cards_of(cursor, connection, keys)
+        rows = SearchToken.objects.filter(condition)
+        for word in unchecked:
+            rows = rows.filter(
+                Exists(SearchToken.objects.filter(customer_id=OuterRef("customer_id"), token__prefix=word))
+            )
+        scan, params = rows.values_list("customer_id", "contact_day")[:NAME_SCAN_CAP].query.sql_with_params()
+        # Ranked outside the bounded scan (Django cannot put a subquery in FROM).
+        cursor.execute(
+            f"SELECT m.customer_id FROM ({scan}) m ORDER BY m.contact_day DESC, m.customer_id DESC LIMIT %s",  # noqa: S608
+            [*params, NAME_MATCH_CAP],
+        )
+        # A card with two keys in the range (a name with two words starting 'айг') comes twice, adjacent.
+        return list(dict.fromkeys(row[0] for row in cursor.fetchall()))
+
+
+def _keys_starting(cursor: Any, connection: Any, prefix: str) -> list[str]:
+    """The different keys that start with `prefix` (at most MAX_PREFIX_KEYS + 1), by a skip scan of the
+    index: one probe per key, however many cards have it."""
+    table, order = connection.ops.quote_name(SearchToken._meta.db_table), key_order(connection)
+    upper = prefix + TOP
+    # Table name and operators are ours, values are parameters.
+    cursor.execute(
+        f"""WITH RECURSIVE keys(token, n) AS (
+            SELECT (SELECT token FROM {table} WHERE token {order.ge} %s AND token {order.lt} %s
+                    ORDER BY token {order.order_by} LIMIT 1), 1
+            UNION ALL
+            SELECT (SELECT k.token FROM {table} k WHERE k.token {order.gt} keys.token AND k.token {order.lt} %s
+                    ORDER BY k.token {order.order_by} LIMIT 1), keys.n + 1
+            FROM keys WHERE keys.token IS NOT NULL AND keys.n <= %s
+        )
+        SELECT token FROM keys WHERE token IS NOT NULL""",  # noqa: S608
+        [prefix, upper, upper, MAX_PREFIX_KEYS],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _first_cards_of(cursor: Any, connection: Any, keys: list[str]) -> list[int]:
+    """The NAME_MATCH_CAP most recently contacted cards having any of `keys`: the index keeps each
+    key's cards in that order, so each key is read only as far as NAME_MATCH_CAP entries."""
+    if not keys:
+        return []
+    table = connection.ops.quote_name(SearchToken._meta.db_table)
+    each = (
+        f"SELECT * FROM (SELECT customer_id, contact_day FROM {table} WHERE token = %s"  # noqa: S608
+        " ORDER BY contact_day DESC, customer_id DESC LIMIT %s) k{}"
+    )
+    union = " UNION ALL ".join(each.format(i) for i in range(len(keys)))
+    cursor.execute(
+        f"SELECT m.customer_id FROM ({union}) m ORDER BY m.contact_day DESC, m.customer_id DESC LIMIT %s",  # noqa: S608
+        [*(value for key in keys for value in (key, NAME_MATCH_CAP)), NAME_MATCH_CAP],
+    )
+    return list(dict.fromkeys(row[0] for row in cursor.fetchall()))
 
 
 def exact_match_ids(text: str) -> set[int]:

@@ -18,6 +18,7 @@ from omnia.customers.actions.profile import (
     do_remove_address,
     do_set_tags,
     reindex_customer,
+    reindex_customers,
 )
 from omnia.customers.actions.stock_requests import do_request_back_in_stock
 from omnia.customers.actions.suggestions import do_dismiss_suggestion
@@ -45,4 +46,5 @@ __all__ = [
     "do_set_tags",
     "normalize_identity",
     "reindex_customer",
+    "reindex_customers",
 ]

@@ -11,7 +11,7 @@ from django.db.models import Model
 
 from omnia.core import clock
 from omnia.core.audit import do_record_audit
-from omnia.customers.actions.profile import reindex_customer
+from omnia.customers.actions.profile import reindex_customers
 from omnia.customers.actions.timeline import do_record_timeline
 from omnia.customers.errors import MergeNotAllowed
 from omnia.customers.models import Address, Consent, Customer, Identity, Merge, TimelineEntry
@@ -131,7 +131,7 @@ def check_merge(*, actor: Any, survivor: Customer, absorbed: Customer) -> Merge:
     absorbed.merged_into = survivor
     absorbed.updated_at = now
     absorbed.save(update_fields=["merged_into", "updated_at"])
-    reindex_customer(survivor)
+    reindex_customers([survivor, absorbed])  # the absorbed card is no longer found by name
 
     merge = Merge.objects.create(
         survivor=survivor,
@@ -200,8 +200,7 @@ def check_undo_merge(*, actor: Any, merge: Merge) -> Merge:
     survivor.save()
     absorbed.merged_into = None
     absorbed.save(update_fields=["merged_into"])
-    reindex_customer(survivor)
-    reindex_customer(absorbed)
+    reindex_customers([survivor, absorbed])
 
     merge.undone_at = clock.now()
     merge.undone_by = getattr(actor, "audit_user", None)

@@ -11,7 +11,7 @@ from django.db import transaction
 from omnia.core import clock
 from omnia.core.config import SUPPORTED_LANGUAGES
 from omnia.core.errors import NotFound, ValidationFailed
-from omnia.core.text import name_tokens
+from omnia.core.text import name_search_keys
 from omnia.customers.models import Address, ChannelKind, Customer, SearchToken, Tag, TimelineEntry
 
 EDITABLE_FIELDS = (
@@ -20,12 +20,38 @@ EDITABLE_FIELDS = (
 )  # fmt: skip
 
 
-def reindex_customer(customer: Customer) -> None:
-    """Rebuild the name tokens that the search box finds the customer by."""
-    SearchToken.objects.filter(customer=customer).delete()
+def contact_day(at: dt.datetime | None) -> int:
+    """SearchToken.contact_day for a last contact at `at`: its (UTC) date ordinal, 0 for never."""
+    return at.astimezone(dt.UTC).date().toordinal() if at else 0
+
+
+def search_tokens(customer: Customer, *, last_contact_at: dt.datetime | None = None) -> list[SearchToken]:
+    """The keys the search box finds the card by; none for a card merged into another."""
+    if customer.merged_into_id is not None:
+        return []
+    day = contact_day(last_contact_at or customer.last_contact_at)
+    return [
+        SearchToken(customer_id=customer.pk, token=key, contact_day=day)
+        for key in name_search_keys(customer.first_name, customer.last_name)
+    ]
+
+
+def reindex_customers(customers: Iterable[Customer]) -> None:
+    """Rebuild the search keys of these cards from their names and merged state as given (and saved)."""
+    cards = list(customers)
+    ids = [c.pk for c in cards]
+    # The last contact as stored: a message may have moved it since these cards were loaded.
+    contacts = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "last_contact_at"))
+    SearchToken.objects.filter(customer_id__in=ids).delete()
     SearchToken.objects.bulk_create(
-        [SearchToken(customer=customer, token=t) for t in name_tokens(customer.first_name, customer.last_name)]
+        [token for card in cards for token in search_tokens(card, last_contact_at=contacts.get(card.pk))],
+        batch_size=5000,
     )
+
+
+def reindex_customer(customer: Customer) -> None:
+    """Rebuild the keys that the search box finds the customer by (after a name change, merge or undo)."""
+    reindex_customers([customer])
 
 
 def _clean(fields: dict[str, Any], current: Customer | None = None) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from omnia.core import clock
-from omnia.customers.models import Customer, TimelineEntry
+from omnia.customers.actions.profile import contact_day
+from omnia.customers.models import Customer, SearchToken, TimelineEntry
 
 # Kinds that count as the customer being in touch ("last contact").
 CONTACT_KINDS = frozenset({
@@ -20,10 +21,15 @@ CONTACT_KINDS = frozenset({
 })  # fmt: skip
 
 
-def _touch_last_contact(customer_id: int, at: dt.datetime) -> None:
-    Customer.objects.filter(Q(last_contact_at__lt=at) | Q(last_contact_at__isnull=True), pk=customer_id).update(
+def _touch_last_contact(customer: Customer, at: dt.datetime) -> None:
+    moved = Customer.objects.filter(Q(last_contact_at__lt=at) | Q(last_contact_at__isnull=True), pk=customer.pk).update(
         last_contact_at=at
     )
+    day = contact_day(at)
+    if moved and contact_day(customer.last_contact_at) < day:
+        # Name search ranks cards by the day of their last contact: the card's keys move once a day,
+        # not on every message (the loaded card says when they last moved, or earlier).
+        SearchToken.objects.filter(customer_id=customer.pk, contact_day__lt=day).update(contact_day=day)
 
 
 @transaction.atomic
@@ -52,7 +58,7 @@ def do_record_timeline(
         data=data or {},
     )
     if kind in CONTACT_KINDS:
-        _touch_last_contact(customer.pk, at)
+        _touch_last_contact(customer, at)
     return entry
 
 
