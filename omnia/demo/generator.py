@@ -41,7 +41,8 @@ from omnia.channels.models import Channel
 from omnia.conversations.models import Conversation, ConversationEvent, Message
 from omnia.core import clock
 from omnia.core.phones import normalize_phone
-from omnia.core.text import name_tokens, search_key, transliterate
+from omnia.core.text import name_search_keys, search_key, transliterate
+from omnia.customers.actions.profile import contact_day
 from omnia.customers.actions.timeline import CONTACT_KINDS
 from omnia.customers.models import (
     Address,
@@ -1809,7 +1810,11 @@ def _write_demo(plan: DemoPlan) -> None:
     customer_ids = insert(Customer, [Customer(**row) for row in plan.customers])
     tokens: list[SearchToken] = []
     for pk, row in zip(customer_ids, plan.customers, strict=True):
-        tokens.extend(SearchToken(customer_id=pk, token=t) for t in name_tokens(row["first_name"], row["last_name"]))
+        day = contact_day(row["last_contact_at"])  # as customers.actions.search_tokens writes them
+        tokens.extend(
+            SearchToken(customer_id=pk, token=key, contact_day=day)
+            for key in name_search_keys(row["first_name"], row["last_name"])
+        )
     insert(SearchToken, tokens)
     tag_ids = insert(Tag, [Tag(name=name) for name in plan.tags])
     through = Customer.tags.through
