@@ -65,10 +65,12 @@ def test_switching_language_translates_the_console(page: Page, demo_server: Demo
     expect(page.locator("html")).to_have_attribute("lang", "kk")
     expect(page.locator(".nav [data-section=orders]")).to_have_text("Тапсырыстар")
 
+    page.wait_for_load_state("load")  # the switch submits from a script bound once the page has loaded
     page.select_option("#language-select", "en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator(".nav [data-section=orders]")).to_have_text("Orders")
 
+    page.wait_for_load_state("load")
     page.select_option("#language-select", "ru")
     expect(page.locator(".nav [data-section=orders]")).to_have_text("Заказы")
 
