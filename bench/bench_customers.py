@@ -234,6 +234,7 @@ def measure(people: list[Person], rng: random.Random, lookups: int) -> None:
     from omnia.core.pagination import paginate
     from omnia.core.text import transliterate
     from omnia.customers import actions, queries
+    from omnia.customers.models import Identity
     from omnia.customers.schemas import CustomerOut
 
     warmup = max(100, lookups // 10)
@@ -336,7 +337,10 @@ def measure(people: list[Person], rng: random.Random, lookups: int) -> None:
         resolve_samples[label].append(time.perf_counter() - started)
 
     back, returning = "back after > 1 h (writes last-seen)", "returning, seen < 1 h (reads only)"
-    for p in handles:  # the bench's handles were last seen hours to years ago
+    # Seen two hours ago, whatever an earlier run on a kept database did.
+    two_hours_ago = clock.now() - dt.timedelta(hours=2)
+    Identity.objects.filter(kind="whatsapp", value__in=[p.phone for p in handles]).update(last_seen_at=two_hours_ago)
+    for p in handles:
         resolve(back, p)
     rng.shuffle(handles)
     for p in handles:
