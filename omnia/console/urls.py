@@ -12,7 +12,7 @@ urlpatterns = [
     path("inbox/", include("omnia.console.inbox_urls")),
     path("customers/import/", include("omnia.console.import_urls")),
     path("customers/", include("omnia.console.customer_urls")),
-    path("orders/", views.orders, name="orders"),
+    path("orders/", include("omnia.console.order_urls")),
     path("stock/", include("omnia.console.stock_urls")),
     path("analytics/", views.analytics, name="analytics"),
     path("settings/", views.settings_overview, name="settings"),

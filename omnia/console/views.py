@@ -30,7 +30,7 @@ from omnia.core.errors import DomainError
 from omnia.core.permissions import Role, Section
 from omnia.inventory import queries as inventory_queries
 from omnia.orders import queries as orders_queries
-from omnia.orders.models import Order, Source
+from omnia.orders.models import Source
 
 View = Callable[..., HttpResponse]
 
@@ -104,36 +104,6 @@ def password_change(request: HttpRequest) -> HttpResponse:
 
 def _page(request: HttpRequest, queryset: Any, per_page: int = 50) -> Any:
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
-
-
-@section_required(Section.ORDERS)
-def orders(request: HttpRequest) -> HttpResponse:
-    source = request.GET.get("source", "")
-    status = request.GET.get("status", "")
-    location_id = None
-    user = request.user
-    if getattr(user, "role", None) == Role.CLERK and request.GET.get("mine", "1") == "1":
-        location_id = user.store_id  # type: ignore[union-attr]
-    qs = orders_queries.list_orders(
-        source=source if source in Source.values else "",
-        status=status if status in Order.Status.values else "",
-        location_id=location_id,
-    )
-    page = _page(request, qs)
-    template = "console/orders_results.html" if request.htmx else "console/orders.html"  # type: ignore[attr-defined]
-    return render(
-        request,
-        template,
-        {
-            "page": page,
-            "source": source,
-            "status": status,
-            "sources": Source.choices,
-            "statuses": Order.Status.choices,
-            "clerk_store": location_id,
-            "topics": "orders",
-        },
-    )
 
 
 @section_required(Section.ANALYTICS)
