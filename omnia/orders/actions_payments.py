@@ -1,7 +1,8 @@
 """Payments against an order: recorded (pending or already paid), then marked paid, failed or refunded.
 
 What is paid may never exceed the order's total: the order row is locked while the paid sum is checked,
-so two payments arriving at once cannot both slip under it (PAYMENT_TOO_LARGE).
+so two payments arriving at once cannot both slip under it (PAYMENT_TOO_LARGE). Once the paid payments
+cover the total, the order moves to paid (when its status allows) in the same transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from django.db.models import Sum
 
 from omnia.core import clock
 from omnia.core.errors import Conflict, ValidationFailed
+from omnia.core.events import publish_on_commit
+from omnia.orders import actions as orders_actions
+from omnia.orders.events import OrderPaid
 from omnia.orders.models import Order, Payment
 
 P = Payment.Status
@@ -57,6 +61,21 @@ def paid_sum(order: Order) -> Decimal:
     return Decimal(total or 0)
 
 
+def _publish_if_paid(order: Order, payment: Payment) -> None:
+    """After commit: OrderPaid, when this paid payment made the paid sum reach the order's total."""
+    if payment.status == P.PAID and paid_sum(order) >= order.total:
+        publish_on_commit(OrderPaid(order_id=order.pk, payment_id=payment.pk))
+
+
+def _settle(actor: Any, order: Order) -> None:
+    """Once the paid payments cover the total, the order becomes paid through the status machine (in the
+    same transaction, history reason "paid in full") when its status allows that move; otherwise it
+    stays where it is."""
+    if paid_sum(order) < order.total or Order.Status.PAID not in orders_actions.allowed_transitions(order):
+        return
+    orders_actions.check_transition(actor=actor, order=order, to=Order.Status.PAID, reason="paid in full")
+
+
 def _ensure_fits(order: Order, amount: Decimal, *, field: str) -> None:
     already = paid_sum(order)
     if already + amount > order.total:
@@ -90,6 +109,9 @@ def check_add_payment(
         created_at=clock.now(),
     )
     payment.refresh_from_db()  # the amount as stored (two decimals)
+    if status == P.PAID:
+        _settle(actor, locked)
+    _publish_if_paid(locked, payment)
     return payment
 
 
@@ -115,4 +137,7 @@ def check_set_payment_status(*, actor: Any, payment: Payment, status: str, refer
         locked.reference = reference.strip()[:100]
         fields.append("reference")
     locked.save(update_fields=fields)
+    if status == P.PAID:
+        _settle(actor, locked_order)
+    _publish_if_paid(locked_order, locked)
     return locked

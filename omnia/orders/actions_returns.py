@@ -21,10 +21,12 @@ from django.db.models import Sum
 
 from omnia.core import clock
 from omnia.core.errors import Conflict, DomainError, ValidationFailed
+from omnia.core.events import publish_on_commit
 from omnia.inventory import actions as inventory_actions
 from omnia.inventory.models import Location
 from omnia.orders import actions as orders_actions
 from omnia.orders.actions_payments import clean_amount, clean_method
+from omnia.orders.events import OrderReturned
 from omnia.orders.models import Order, OrderLine, Payment, Return, ReturnLine
 
 RETURNABLE = frozenset({Order.Status.DELIVERED, Order.Status.PICKED_UP, Order.Status.COMPLETED})
@@ -214,6 +216,7 @@ def check_return(
     if exchange is not None:
         record.replacement = _exchange(actor=actor, order=locked, location=location, exchange=exchange)
     record.save(update_fields=["refund", "replacement"])
+    publish_on_commit(OrderReturned(order_id=locked.pk, return_id=record.pk))
     returned = returned_quantities(locked)
     if all(returned.get(line.pk, 0) >= line.quantity for line in locked.lines.all()):
         orders_actions.check_transition(

@@ -15,3 +15,19 @@ class OrderStatusChanged:
     order_id: int
     old: str
     new: str
+
+
+@dataclass(frozen=True)
+class OrderPaid:
+    """The order's paid payments now cover its total (`payment_id` brought them there)."""
+
+    order_id: int
+    payment_id: int
+
+
+@dataclass(frozen=True)
+class OrderReturned:
+    """Units of the order came back: Return `return_id` was recorded (a full return also changes the status)."""
+
+    order_id: int
+    return_id: int
