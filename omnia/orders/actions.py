@@ -427,3 +427,20 @@ def check_transition(*, actor: Any, order: Order, to: str, reason: str = "") -> 
     publish_on_commit(OrderStatusChanged(order_id=locked.pk, old=old, new=to))
     order.refresh_from_db()
     return order
+
+
+def allowed_transitions(order: Order) -> list[str]:
+    """The statuses the order may move to from where it is, in the machine's order (what check_transition
+    accepts: the table, plus a take-away completed at the counter)."""
+    allowed = set(TRANSITIONS.get(order.status, frozenset()))
+    if order.fulfillment == Order.Fulfillment.TAKEAWAY and order.status in (S.NEW, S.CONFIRMED, S.PAID):
+        allowed.add(S.COMPLETED)
+    return [status for status in S.values if status in allowed]
+
+
+@transaction.atomic
+def check_clear_duplicate(*, actor: Any, order: Order) -> Order:
+    """An operator confirmed the order is not a duplicate: the flag goes (a repeat changes nothing)."""
+    Order.objects.filter(pk=order.pk).update(possible_duplicate_of=None)
+    order.refresh_from_db()
+    return order
