@@ -303,3 +303,24 @@ class KaspiOrder(models.Model):
 
     def __str__(self) -> str:
         return f"Kaspi {self.code}"
+
+
+class SavedOrderView(models.Model):
+    """A named set of order-list filters (the list's query string), a user's own or shared with everyone."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_order_views", verbose_name=_("user")
+    )
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(_("filters"), max_length=1000, blank=True)
+    shared = models.BooleanField(_("shared with everyone"), default=False)
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        verbose_name = _("saved order view")
+        verbose_name_plural = _("saved order views")
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_order_view_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

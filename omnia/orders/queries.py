@@ -4,13 +4,14 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from omnia.core import clock
 from omnia.core.errors import NotFound
-from omnia.orders.models import Order, Payment
+from omnia.customers import queries as customers_queries
+from omnia.orders.models import Order, OrderLine, Payment
 
 
 class OrderNotFound(NotFound):
@@ -98,3 +99,95 @@ def sales_by_month_and_source(*, months: int = 18) -> SalesReport:
         counts[label] = counts.get(label, 0) + row["orders"]
     totals = {m: sum((s.get(m, Decimal(0)) for s in by_source.values()), Decimal(0)) for m in months_seen}
     return SalesReport(months=months_seen, by_source=by_source, totals=totals, orders=counts)
+
+
+# --- the console's order book --------------------------------------------------------------------------
+
+
+class PaymentState:
+    UNPAID = "unpaid"
+    PARTLY = "partly"
+    PAID = "paid"
+    REFUNDED = "refunded"
+    ALL = (UNPAID, PARTLY, PAID, REFUNDED)
+
+
+def payment_state(order: Order) -> str:
+    """unpaid / partly / paid / refunded (any refund), from the order's payments (prefetched when listing)."""
+    payments = list(order.payments.all())
+    if any(p.status == Payment.Status.REFUNDED for p in payments):
+        return PaymentState.REFUNDED
+    paid = sum((p.amount for p in payments if p.status == Payment.Status.PAID), Decimal(0))
+    if paid <= 0:
+        return PaymentState.UNPAID
+    return PaymentState.PAID if paid >= order.total else PaymentState.PARTLY
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    text: str = ""  # an order number, external id, Kaspi code, or the customer (name, phone, e-mail)
+    status: str = ""
+    source: str = ""
+    location_id: int | None = None  # handed out there or sourced from there
+    placed_from: dt.date | None = None  # shop days, inclusive
+    placed_to: dt.date | None = None
+    payment: str = ""  # PaymentState
+    duplicates: bool = False
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_current_timezone())
+
+
+def _text_condition(text: str) -> Q:
+    text = " ".join(text.split())
+    condition = Q(number__iexact=text) | Q(external_id=text) | Q(kaspi__code=text)
+    bare = text.upper().removeprefix("O-").lstrip("#")
+    if bare.isdigit() and len(bare) <= 9:
+        condition |= Q(pk=int(bare))
+    customer_ids = customers_queries.search_customer_ids(text, limit=200)
+    if customer_ids:
+        condition |= Q(customer_id__in=customer_ids)
+    return condition
+
+
+def search_orders(filters: OrderFilters) -> QuerySet[Order]:
+    """The order book: every filter given, newest first, with what a list row shows."""
+    qs = Order.objects.select_related("customer", "location", "kaspi").prefetch_related("payments")
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    if filters.location_id:
+        sourced = OrderLine.objects.filter(order=OuterRef("pk"), location_id=filters.location_id)
+        qs = qs.filter(Q(location_id=filters.location_id) | Exists(sourced))
+    if filters.placed_from:
+        qs = qs.filter(placed_at__gte=_day_start(filters.placed_from))
+    if filters.placed_to:
+        qs = qs.filter(placed_at__lt=_day_start(filters.placed_to + dt.timedelta(days=1)))
+    if filters.duplicates:
+        qs = qs.filter(possible_duplicate_of__isnull=False)
+    if filters.payment in PaymentState.ALL:
+        refunded = Exists(Payment.objects.filter(order=OuterRef("pk"), status=Payment.Status.REFUNDED))
+        if filters.payment == PaymentState.REFUNDED:
+            qs = qs.filter(refunded)
+        else:
+            paid = (
+                Payment.objects.filter(order=OuterRef("pk"), status=Payment.Status.PAID)
+                .values("order")
+                .annotate(s=Sum("amount"))
+                .values("s")
+            )
+            money = DecimalField(max_digits=14, decimal_places=2)
+            qs = qs.filter(~refunded).annotate(
+                paid_sum=Coalesce(Subquery(paid, output_field=money), Value(Decimal(0)), output_field=money)
+            )
+            if filters.payment == PaymentState.UNPAID:
+                qs = qs.filter(paid_sum__lte=0)
+            elif filters.payment == PaymentState.PARTLY:
+                qs = qs.filter(paid_sum__gt=0, paid_sum__lt=F("total"))
+            else:
+                qs = qs.filter(paid_sum__gt=0, paid_sum__gte=F("total"))
+    if filters.text.strip():
+        qs = qs.filter(_text_condition(filters.text))
+    return qs.order_by("-placed_at", "-id")
