@@ -22,6 +22,7 @@ from omnia.customers.import_api import router as customers_import_router
 from omnia.customers.stock_api import router as customers_stock_router
 from omnia.inventory.api import router as inventory_router
 from omnia.orders.api import router as orders_router
+from omnia.webhooks.api import router as webhooks_router
 
 
 class BearerToken(HttpBearer):
@@ -93,6 +94,7 @@ api.add_router("", customers_import_router)
 api.add_router("", customers_stock_router)
 api.add_router("", customers_router)
 api.add_router("", orders_router)
+api.add_router("", webhooks_router)
 # Connectors (in omnia.channels, a layer above conversations) know each provider's reply window.
 conversations_api.use_reply_window(channels_api.reply_window_for)
 api.add_router("", conversations_api.router)

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "omnia.conversations",
     "omnia.channels",
     "omnia.orders",
+    "omnia.webhooks",
     "omnia.console",
     "omnia.demo",
 ]

@@ -1,0 +1,82 @@
+"""Order events become webhook deliveries; queued deliveries get their sending task.
+
+The event bus (core.events) dispatches only after the order's transaction has committed, so the
+Delivery rows cannot share that transaction. They are written first, in their own transaction, and
+the sending task is enqueued only after that commits: a delivery row that exists is sent, whether its
+task was enqueued (send_delivery) or lost (the send_overdue sweeper finds it due and late). What is
+not covered is a crash in the instant between the order's commit and these rows' commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omnia.core.events import subscribe
+from omnia.orders.events import OrderPaid, OrderPlaced, OrderReturned, OrderStatusChanged
+from omnia.orders.models import Order
+from omnia.webhooks import actions, payloads
+from omnia.webhooks.events import DeliveriesQueued
+from omnia.webhooks.models import EventType
+from omnia.webhooks.tasks import send_delivery
+
+
+def _order(order_id: int, **extra: Any) -> dict[str, Any] | None:
+    order = payloads.order_json(order_id)
+    return None if order is None else {"order": order, **extra}
+
+
+def _on_placed(event: OrderPlaced) -> None:
+    actions.do_enqueue_event(event_type=EventType.ORDER_CREATED, data=lambda: _order(event.order_id))
+
+
+def _cancel_reason(order: dict[str, Any]) -> str:
+    return next((str(h["reason"]) for h in reversed(order["history"]) if h["new"] == Order.Status.CANCELLED), "")
+
+
+def _cancelled(order_id: int) -> dict[str, Any] | None:
+    data = _order(order_id)
+    if data is not None:
+        data["reason"] = _cancel_reason(data["order"])
+    return data
+
+
+def _on_status_changed(event: OrderStatusChanged) -> None:
+    actions.do_enqueue_event(
+        event_type=EventType.ORDER_STATUS_CHANGED,
+        data=lambda: _order(event.order_id, old_status=event.old, new_status=event.new),
+    )
+    if event.new == Order.Status.CANCELLED:
+        actions.do_enqueue_event(event_type=EventType.ORDER_CANCELLED, data=lambda: _cancelled(event.order_id))
+
+
+def _on_paid(event: OrderPaid) -> None:
+    actions.do_enqueue_event(
+        event_type=EventType.ORDER_PAID,
+        data=lambda: _order(event.order_id, payment=payloads.payment_json(event.payment_id)),
+    )
+
+
+def _returned(order_id: int, return_id: int) -> dict[str, Any] | None:
+    data = _order(order_id)
+    if data is not None:
+        data["return"] = payloads.return_json(data["order"], return_id)
+    return data
+
+
+def _on_returned(event: OrderReturned) -> None:
+    actions.do_enqueue_event(
+        event_type=EventType.ORDER_RETURNED, data=lambda: _returned(event.order_id, event.return_id)
+    )
+
+
+def _on_queued(event: DeliveriesQueued) -> None:
+    for delivery_id in event.delivery_ids:
+        send_delivery.enqueue(delivery_id)
+
+
+def register() -> None:
+    subscribe(OrderPlaced, _on_placed)
+    subscribe(OrderStatusChanged, _on_status_changed)
+    subscribe(OrderPaid, _on_paid)
+    subscribe(OrderReturned, _on_returned)
+    subscribe(DeliveriesQueued, _on_queued)
