@@ -90,9 +90,14 @@ class OrderFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", _("Any status")), *Order.Status.choices]
-        self.fields["source"].choices = [("", _("All channels")), *Source.choices]
-        self.fields["payment"].choices = [("", _("Paid or not")), *PAYMENT_STATES]
+        choices: dict[str, list[tuple[str, Any]]] = {
+            "status": [("", _("Any status")), *Order.Status.choices],
+            "source": [("", _("All channels")), *Source.choices],
+            "payment": [("", _("Paid or not")), *PAYMENT_STATES],
+        }
+        for name, options in choices.items():
+            field: forms.ChoiceField = self.fields[name]  # type: ignore[assignment]
+            field.choices = options
         location: LocationChoice = self.fields["location"]  # type: ignore[assignment]
         location.queryset = inventory_queries.list_locations(active_only=False).order_by("kind", "city", "name")
         location.empty_label = str(_("Every location"))
@@ -189,7 +194,7 @@ class ReturnForm(DomainErrorsMixin, forms.Form):
         return [(line, left, self[f"qty_{line.pk}"]) for line, left in self.order_lines]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         chosen = [(line, data.get(f"qty_{line.pk}") or 0) for line, _left in self.order_lines]
         self.returned = [(line, quantity) for line, quantity in chosen if quantity > 0]
         if not self.returned and not self.errors:

@@ -35,7 +35,7 @@ from omnia.orders.queries import OrderNotFound, PaymentNotFound
 PER_PAGE = 50
 PAYMENT_LABELS = dict(forms.PAYMENT_STATES)
 # Payment moves offered as buttons from each payment status.
-PAYMENT_BUTTONS = {
+PAYMENT_BUTTONS: dict[str, list[str]] = {
     Payment.Status.PENDING: [Payment.Status.PAID, Payment.Status.FAILED],
     Payment.Status.PAID: [Payment.Status.REFUNDED],
 }

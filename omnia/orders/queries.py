@@ -178,7 +178,7 @@ def search_orders(filters: OrderFilters) -> QuerySet[Order]:
                 .annotate(s=Sum("amount"))
                 .values("s")
             )
-            money = DecimalField(max_digits=14, decimal_places=2)
+            money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
             qs = qs.filter(~refunded).annotate(
                 paid_sum=Coalesce(Subquery(paid, output_field=money), Value(Decimal(0)), output_field=money)
             )

@@ -5,6 +5,7 @@ the machine does not allow."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -36,7 +37,7 @@ def variant() -> Variant:
     return make_variant(sku="GIR-10", price="4990")
 
 
-def confirmed_order(client: Client, token: str, variant: Variant, store: Location) -> dict[str, object]:
+def confirmed_order(client: Client, token: str, variant: Variant, store: Location) -> dict[str, Any]:
     stock(variant, store, 5)
     order = place(client, token).json()  # 2 × 4990 = 9980.00
     moved = call(client, "post", f"/orders/{order['id']}/transitions", token, data={"to": "confirmed"})
