@@ -1,6 +1,7 @@
 from django.urls import path
 
 from omnia.console import inbox_views as views
+from omnia.console import order_composer_views
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
@@ -20,4 +21,8 @@ urlpatterns = [
     path("<int:conversation_id>/status/", views.set_status, name="inbox_status"),
     path("<int:conversation_id>/priority/", views.set_priority, name="inbox_priority"),
     path("<int:conversation_id>/labels/", views.set_labels, name="inbox_labels"),
+    path("<int:conversation_id>/order/", order_composer_views.order_panel, name="inbox_order"),
+    path("<int:conversation_id>/order/search/", order_composer_views.order_search, name="inbox_order_search"),
+    path("<int:conversation_id>/order/cart/", order_composer_views.order_cart, name="inbox_order_cart"),
+    path("<int:conversation_id>/order/place/", order_composer_views.order_place, name="inbox_order_place"),
 ]
