@@ -172,6 +172,7 @@ NINJA_PAGINATION_PER_PAGE = 50
 OMNIA_TELEGRAM_API_URL = CONFIG.provider_urls["telegram"]
 OMNIA_META_GRAPH_URL = CONFIG.provider_urls["meta"]
 OMNIA_KASPI_API_URL = CONFIG.provider_urls["kaspi"]
+OMNIA_SATU_API_URL = CONFIG.provider_urls["satu"]
 
 LOGGING = {
     "version": 1,

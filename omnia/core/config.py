@@ -179,6 +179,7 @@ PROVIDER_URLS = {
     "telegram": ("OMNIA_TELEGRAM_API_URL", "https://api.telegram.org"),
     "meta": ("OMNIA_META_GRAPH_URL", "https://graph.facebook.com/v21.0"),
     "kaspi": ("OMNIA_KASPI_API_URL", "https://kaspi.kz/shop/api/v2"),
+    "satu": ("OMNIA_SATU_API_URL", "https://my.satu.kz/api/v1"),
 }
 
 

@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from omnia.core import clock
 from omnia.core.admin_base import SectionAdmin
 from omnia.core.audit import do_record_audit
-from omnia.core.permissions import Section
-from omnia.orders.models import KaspiAccount, Order, OrderLine
+from omnia.core.permissions import Section, can
+from omnia.orders.models import KaspiAccount, Order, OrderLine, SatuAccount, SatuOrder
 
 
 class OrderLineInline(admin.TabularInline):
@@ -78,3 +78,80 @@ class KaspiAccountAdmin(SectionAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         do_record_audit(actor=request.user, action="kaspi.account.saved", target=obj, changes={"name": obj.name})
+
+
+class SatuAccountForm(forms.ModelForm):
+    """The API token is write-only: typed in, stored encrypted, never shown; left empty it stays."""
+
+    api_token = forms.CharField(
+        label=_("API token (Bearer)"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_(
+            "From the Satu cabinet: Settings → API tokens, with the Orders right. Leave empty to keep the stored one."
+        ),
+    )
+
+    class Meta:
+        model = SatuAccount
+        fields = ["name", "is_active", "pickup_location"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.instance.pk and not (data.get("api_token") or "").strip():
+            self.add_error("api_token", _("Enter the API token to connect the account."))
+        return data
+
+    def save(self, commit: bool = True) -> SatuAccount:
+        account = super().save(commit=False)
+        token = (self.cleaned_data.get("api_token") or "").strip()
+        if token:
+            account.token = token
+        if account.created_at is None:
+            account.created_at = clock.now()
+        if commit:
+            account.save()
+        return account
+
+
+class SatuOrderInline(admin.TabularInline):
+    """The orders the poll has seen, with what became of each (a refusal or an error is shown here)."""
+
+    model = SatuOrder
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ("satu_id", "status", "order", "outcome", "error", "pushed_status", "updated_at")
+    readonly_fields = fields
+    ordering = ["-satu_id"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("order")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can(request.user, Section.SETTINGS)  # type: ignore[arg-type]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SatuAccount)
+class SatuAccountAdmin(SectionAdmin):
+    """Connect a Satu.kz company: its orders are then polled every minute."""
+
+    section = Section.SETTINGS
+    form = SatuAccountForm
+    list_display = ["name", "is_active", "pickup_location", "last_polled_at", "last_error"]
+    readonly_fields = ["last_id", "last_polled_at", "last_error"]
+    fields = ["name", "api_token", "is_active", "pickup_location", "last_id", "last_polled_at", "last_error"]
+    inlines = [SatuOrderInline]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        do_record_audit(actor=request.user, action="satu.account.saved", target=obj, changes={"name": obj.name})

@@ -15,3 +15,4 @@ class OrdersConfig(AppConfig):
 
         handlers.register()
         schedule.every(dt.timedelta(minutes=1), tasks.poll_kaspi)
+        schedule.every(dt.timedelta(minutes=1), tasks.poll_satu)

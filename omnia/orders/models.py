@@ -324,3 +324,81 @@ class SavedOrderView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SatuAccount(models.Model):
+    """A Satu.kz company whose orders the poll imports; the API token is encrypted at rest."""
+
+    name = models.CharField(_("name"), max_length=100)
+    token_encrypted = models.TextField(editable=False, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    pickup_location = models.ForeignKey(
+        "inventory.Location",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("pick-up store"),
+        help_text=_("Where Satu orders with self-pickup are handed out (and their stock taken first)."),
+    )
+    last_id = models.BigIntegerField(
+        _("handled up to order id"), null=True, blank=True, help_text=_("Satu orders up to this id were all handled.")
+    )
+    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    polling_since = models.DateTimeField(null=True, blank=True, editable=False)  # a poll's lease on the account
+    created_at = models.DateTimeField(_("connected"))
+
+    class Meta:
+        verbose_name = _("Satu.kz account")
+        verbose_name_plural = _("Satu.kz accounts")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def token(self) -> str:
+        """The Bearer token, decrypted on use."""
+        from omnia.core.crypto import decrypt_json
+
+        return str(decrypt_json(self.token_encrypted).get("token", ""))
+
+    @token.setter
+    def token(self, value: str) -> None:
+        from omnia.core.crypto import encrypt_json
+
+        self.token_encrypted = encrypt_json({"token": value})
+
+
+class SatuOrder(models.Model):
+    """A Satu order the poll has seen: the order it became here and what Satu was told."""
+
+    class Outcome(models.TextChoices):
+        PLACED = "placed", _("Placed, not yet accepted at Satu")
+        ACCEPTED = "accepted", _("Accepted at Satu")
+        OUT_OF_STOCK = "out_of_stock", _("Out of stock, not yet cancelled at Satu")
+        CANCELLED = "cancelled", _("Cancelled at Satu: out of stock")
+        CANCEL_REFUSED = "cancel_refused", _("Out of stock; Satu refused the cancellation: cancel it in the cabinet")
+        FAILED = "failed", _("Could not be imported")
+
+    account = models.ForeignKey(SatuAccount, on_delete=models.CASCADE, related_name="orders")
+    satu_id = models.BigIntegerField(_("Satu order id"))
+    order = models.OneToOneField(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="satu", verbose_name=_("order")
+    )
+    status = models.CharField(_("Satu status"), max_length=40, blank=True)
+    created_on_satu = models.DateTimeField(_("created at Satu"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    error = models.TextField(_("error"), blank=True)
+    pushed_status = models.CharField(_("last status told to Satu"), max_length=40, blank=True)
+    updated_at = models.DateTimeField(_("updated"))
+
+    class Meta:
+        verbose_name = _("Satu.kz order")
+        verbose_name_plural = _("Satu.kz orders")
+        ordering = ["-satu_id"]
+        constraints = [models.UniqueConstraint(fields=["account", "satu_id"], name="satu_order_unique_id")]
+
+    def __str__(self) -> str:
+        return f"Satu {self.satu_id}"
