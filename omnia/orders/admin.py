@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from omnia.core import clock
 from omnia.core.admin_base import SectionAdmin
 from omnia.core.audit import do_record_audit
-from omnia.core.permissions import Section, can
+from omnia.core.permissions import Section
 from omnia.orders.models import KaspiAccount, Order, OrderLine, SatuAccount, SatuOrder
 
 
@@ -114,33 +114,6 @@ class SatuAccountForm(forms.ModelForm):
         return account
 
 
-class SatuOrderInline(admin.TabularInline):
-    """The orders the poll has seen, with what became of each (a refusal or an error is shown here)."""
-
-    model = SatuOrder
-    extra = 0
-    max_num = 0
-    can_delete = False
-    fields = ("satu_id", "status", "order", "outcome", "error", "pushed_status", "updated_at")
-    readonly_fields = fields
-    ordering = ["-satu_id"]
-
-    def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).select_related("order")
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return can(request.user, Section.SETTINGS)  # type: ignore[arg-type]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(SatuAccount)
 class SatuAccountAdmin(SectionAdmin):
     """Connect a Satu.kz company: its orders are then polled every minute."""
@@ -150,8 +123,19 @@ class SatuAccountAdmin(SectionAdmin):
     list_display = ["name", "is_active", "pickup_location", "last_polled_at", "last_error"]
     readonly_fields = ["last_id", "last_polled_at", "last_error"]
     fields = ["name", "api_token", "is_active", "pickup_location", "last_id", "last_polled_at", "last_error"]
-    inlines = [SatuOrderInline]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         do_record_audit(actor=request.user, action="satu.account.saved", target=obj, changes={"name": obj.name})
+
+
+@admin.register(SatuOrder)
+class SatuOrderAdmin(SectionAdmin):
+    """Read-only: what became of each Satu order the poll has seen (a refusal or an error shows here)."""
+
+    section = Section.SETTINGS
+    read_only = True
+    list_display = ["satu_id", "account", "status", "order", "outcome", "error", "pushed_status", "updated_at"]
+    list_filter = ["outcome", "account"]
+    search_fields = ["=satu_id", "order__number"]
+    list_select_related = ["account", "order"]
