@@ -379,6 +379,35 @@ def test_an_order_cancelled_at_kaspi_is_cancelled_here_and_its_stock_released(
     assert fake_kaspi.status_changes() == [("1300", "ACCEPTED_BY_MERCHANT", "")]  # nothing told back
 
 
+def test_a_cancellation_at_kaspi_seen_in_its_live_state_cancels_here_once_it_is_final(
+    fake_kaspi: FakeKaspi, account: KaspiAccount, point: Location, garland: Any
+) -> None:
+    stock(garland, point, 5)
+    kaspi_id = fake_kaspi.add_order("1350", entries=[("GIR-10", 2, 4990.0)], created=ago(hours=3), state="PICKUP")
+    importer.poll_account(account)
+    order = Order.objects.get()
+    actions.check_transition(actor=None, order=order, to="confirmed")
+    attributes = fake_kaspi.orders[kaspi_id]["attributes"]
+
+    attributes.update(status="CANCELLING")  # under way at Kaspi, not final: nothing changes here
+    importer.poll_account(account)
+    order.refresh_from_db()
+    assert (order.status, level(garland, point)) == ("confirmed", (5, 2))
+
+    attributes.update(status="CANCELLED", cancellationReason="BUYER_NOT_REACHABLE")  # still listed under PICKUP
+    importer.poll_account(account)
+    importer.poll_account(account)
+
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    assert [change.reason for change in order.history.filter(new="cancelled")] == [
+        "cancelled at Kaspi.kz BUYER_NOT_REACHABLE"
+    ]
+    assert level(garland, point) == (5, 0)
+    assert KaspiOrder.objects.get().status == "CANCELLED"
+    assert fake_kaspi.status_changes() == [("1350", "ACCEPTED_BY_MERCHANT", "")]  # nothing told back
+
+
 def test_an_archived_order_never_seen_is_not_imported(
     fake_kaspi: FakeKaspi, account: KaspiAccount, point: Location, garland: Any
 ) -> None:
