@@ -22,4 +22,5 @@ urlpatterns = [
     path("settings/audit/", views.settings_audit, name="settings_audit"),
     path("settings/canned/", include("omnia.console.canned_urls")),
     path("settings/channels/", include("omnia.console.channel_urls")),
+    path("settings/webhooks/", include("omnia.console.webhook_urls")),
 ]
