@@ -13,6 +13,7 @@ NAVIGATION = [
     (Section.INBOX, _("Inbox"), "console:inbox", "inbox"),
     (Section.CUSTOMERS, _("Customers"), "console:customers", "users"),
     (Section.ORDERS, _("Orders"), "console:orders", "receipt"),
+    (Section.ORDERS, _("Store terminal"), "console:terminal", "cart"),
     (Section.STOCK, _("Stock"), "console:stock", "boxes"),
     (Section.ANALYTICS, _("Analytics"), "console:analytics", "chart"),
     (Section.SETTINGS, _("Settings"), "console:settings", "gear"),
@@ -21,7 +22,7 @@ NAVIGATION = [
 
 def navigation_for(user: Any) -> list[dict[str, Any]]:
     return [
-        {"section": section.value, "label": label, "url": reverse(url_name), "icon": icon}
+        {"section": url_name.removeprefix("console:"), "label": label, "url": reverse(url_name), "icon": icon}
         for section, label, url_name, icon in NAVIGATION
         if permissions.can(user, section)
     ]

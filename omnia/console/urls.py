@@ -13,6 +13,7 @@ urlpatterns = [
     path("customers/import/", include("omnia.console.import_urls")),
     path("customers/", include("omnia.console.customer_urls")),
     path("orders/", include("omnia.console.order_urls")),
+    path("terminal/", include("omnia.console.terminal_urls")),
     path("stock/", include("omnia.console.stock_urls")),
     path("analytics/", views.analytics, name="analytics"),
     path("settings/", views.settings_overview, name="settings"),

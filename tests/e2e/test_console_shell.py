@@ -13,10 +13,10 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 NAVIGATION = {
-    "owner": ["inbox", "customers", "orders", "stock", "analytics", "settings"],
-    "manager": ["inbox", "customers", "orders", "stock", "analytics", "settings"],
-    "operator": ["inbox", "customers", "orders", "stock"],
-    "clerk": ["customers", "orders", "stock"],
+    "owner": ["inbox", "customers", "orders", "terminal", "stock", "analytics", "settings"],
+    "manager": ["inbox", "customers", "orders", "terminal", "stock", "analytics", "settings"],
+    "operator": ["inbox", "customers", "orders", "terminal", "stock"],
+    "clerk": ["customers", "orders", "terminal", "stock"],
 }
 
 
