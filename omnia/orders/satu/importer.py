@@ -131,13 +131,13 @@ def _money(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return Decimal(str(value))
+        value = str(value)
     if not isinstance(value, str):
         return None
-    text = re.sub(r"[^\d.,-]", "", value.replace("\u00a0", "").replace(" ", ""))
-    if "," in text and "." not in text:
-        text = text.replace(",", ".")
-    text = text.strip(".,")
+    text = re.sub(r"[^\d.,-]", "", value).strip(".,")  # "тг." leaves a dot behind
+    if "," in text:
+        # "4,990.00": thousands; "1999,50": decimals
+        text = text.replace(",", "") if "." in text else text.replace(",", ".")
     try:
         amount = Decimal(text)
     except InvalidOperation:
@@ -322,10 +322,10 @@ def payment_method(name: str, *, pickup: bool) -> str | None:
     if "kaspi" in text or "каспи" in text:
         credit = any(word in text for word in ("red", "кредит", "рассроч", "несие"))
         return Payment.Method.KASPI_RED if credit else Payment.Method.KASPI_PAY
+    if any(word in text for word in ("безнал", "счет", "счёт", "перевод", "transfer", "invoice", "шот")):
+        return Payment.Method.BANK_TRANSFER  # before cash: "безналичный" holds "налич"
     if any(word in text for word in ("налич", "cash", "қолма-қол", "наложен")):
         return Payment.Method.CASH_IN_STORE if pickup else Payment.Method.CASH_ON_DELIVERY
-    if any(word in text for word in ("безнал", "счет", "счёт", "перевод", "transfer", "invoice", "шот")):
-        return Payment.Method.BANK_TRANSFER
     if any(word in text for word in ("карт", "card", "онлайн", "online", "satu pay", "пром")):
         return Payment.Method.CARD_ONLINE
     return None
