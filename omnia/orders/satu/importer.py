@@ -49,9 +49,18 @@ from omnia.orders.satu.client import SATU_TIME, SatuClient, SatuError
 logger = logging.getLogger(__name__)
 
 # Satu statuses of an order still to be handed out: pending waits for the shop's acceptance; received
-# (accepted in the cabinet) and paid ones seen for the first time are imported without accepting again.
+# (accepted in the cabinet), paid and the shop's own `custom-{id}` statuses (set in the cabinet while
+# handling an order) seen for the first time are imported without accepting again. Drafts, delivered
+# and canceled orders never seen are left alone.
 TO_ACCEPT = "pending"
 LIVE_STATUSES = frozenset({"pending", "received", "paid"})
+CUSTOM_PREFIX = "custom-"
+
+
+def is_live(status: str) -> bool:
+    return status in LIVE_STATUSES or status.startswith(CUSTOM_PREFIX)
+
+
 CANCELED = "canceled"
 # The first poll of an account reads the orders created this far back.
 LOOKBACK = dt.timedelta(days=2)
@@ -222,7 +231,7 @@ def parse_order(resource: Any) -> SatuOrderIn:
                 total=_money(item.get("total_price")),
             )
         )
-    if not products and status in LIVE_STATUSES:
+    if not products and is_live(status):
         raise BadPayload(f"order {satu_id}: no products")
     delivery = resource.get("delivery_option")
     delivery = delivery if isinstance(delivery, dict) else {}
@@ -458,7 +467,7 @@ def handle_order(client: SatuClient, account: SatuAccount, incoming: SatuOrderIn
         else:
             _record(link, outcome=Outcome.PLACED)  # placed here, Satu refused the acceptance: ask again
     if link is None:
-        if incoming.status not in LIVE_STATUSES:
+        if not is_live(incoming.status):
             return True  # cancelled or over before we saw it: nothing to do
         try:
             placed = _place(account, incoming)
@@ -594,8 +603,8 @@ def _retry_failed(
             account=account,
             outcome=Outcome.FAILED,
             updated_at__lte=now - RETRY_FAILED_AFTER,
-            status__in=LIVE_STATUSES,
         )
+        .filter(Q(status__in=LIVE_STATUSES) | Q(status__startswith=CUSTOM_PREFIX))
         .exclude(satu_id__in=skip)
         .order_by("updated_at")
         .values_list("satu_id", flat=True)[:RETRY_BATCH]

@@ -364,17 +364,20 @@ def test_a_transient_acceptance_failure_holds_the_cursor_and_is_accepted_next_po
     assert account.last_id == second
 
 
-def test_an_order_accepted_in_the_satu_cabinet_is_imported_without_accepting_again(
+def test_an_order_accepted_or_in_the_shops_own_status_at_satu_is_imported_without_accepting_again(
     fake_satu: FakeSatu, account: SatuAccount, store: Location, garland: Any
 ) -> None:
     stock(garland, store, 5)
-    fake_satu.add_order([("GIR-10", 1, 4990.0)], status="received")
+    received = fake_satu.add_order([("GIR-10", 1, 4990.0)], status="received")
     fake_satu.add_order([("GIR-10", 1, 4990.0)], status="canceled", phone="+77015550003")
+    fake_satu.add_order([("GIR-10", 1, 4990.0)], status="draft", phone="+77015550005")
+    custom = fake_satu.add_order([("GIR-10", 1, 4990.0)], status="custom-4711", phone="+77015550006")
 
     result = importer.poll_account(account)
 
-    assert (result.imported, result.accepted) == (1, 0)
-    assert SatuOrder.objects.get().outcome == "accepted"
+    assert (result.imported, result.accepted) == (2, 0)
+    assert sorted(int(o.external_id) for o in Order.objects.all()) == [received, custom]
+    assert set(SatuOrder.objects.values_list("outcome", flat=True)) == {"accepted"}
     assert fake_satu.set_status_calls() == []
 
 
