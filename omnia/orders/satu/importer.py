@@ -3,7 +3,7 @@
 Every minute each active SatuAccount is polled: `GET /orders/list`, newest first, paged down by
 `last_id` until the account's cursor (`SatuAccount.last_id`: every order up to that id was handled;
 the first poll looks back two days with `date_from`). Each order seen for the first time that is
-still live at Satu (pending, or received/paid when accepted in the cabinet already) has its buyer
+still live at Satu (pending; or received, paid or a custom status when handled in the cabinet already) has its buyer
 resolved by phone (with name and e-mail), its products matched to our variants by `sku` (else
 `external_id`), its delivery option read as delivery or self-pickup (at the account's pick-up store)
 and its payment option mapped, and is placed through `check_place_order` (source satu, external id =
