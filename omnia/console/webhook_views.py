@@ -99,7 +99,7 @@ def webhook_create(request: HttpRequest) -> HttpResponse:
                 form.add_domain_error(exc)
             else:
                 request.session[_NEW_SECRET.format(created.endpoint.pk)] = created.secret
-                messages.success(request, gettext("%(name)s is added.") % {"name": created.endpoint.name})
+                messages.success(request, gettext("Endpoint %(name)s is added.") % {"name": created.endpoint.name})
                 return redirect("console:settings_webhook", webhook_id=created.endpoint.pk)
         return _render_form(request, form, None, status=422)
     return _render_form(request, form, None)
@@ -117,7 +117,7 @@ def webhook_edit(request: HttpRequest, webhook_id: int) -> HttpResponse:
             except DomainError as exc:
                 form.add_domain_error(exc)
             else:
-                messages.success(request, gettext("%(name)s is saved.") % {"name": form.cleaned_data["name"]})
+                messages.success(request, gettext("Endpoint %(name)s is saved.") % {"name": form.cleaned_data["name"]})
                 return redirect("console:settings_webhook", webhook_id=endpoint.pk)
         return _render_form(request, form, endpoint, status=422)
     return _render_form(request, form, endpoint)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from omnia.core.crypto import decrypt_json, encrypt_json
 
@@ -67,10 +68,10 @@ class Delivery(models.Model):
     """One event for one endpoint: its payload (fixed when enqueued), where its sending stands, the last answer."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed, will retry")
-        GIVEN_UP = "given_up", _("Given up")
+        PENDING = "pending", pgettext_lazy("webhook delivery", "Pending")
+        SUCCEEDED = "succeeded", pgettext_lazy("webhook delivery", "Succeeded")
+        FAILED = "failed", pgettext_lazy("webhook delivery", "Failed, will retry")
+        GIVEN_UP = "given_up", pgettext_lazy("webhook delivery", "Given up")
 
     endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
     event_type = models.CharField(_("event"), max_length=40)
