@@ -187,6 +187,8 @@ def _history(order: Order) -> list[dict[str, Any]]:
                 "refund": _money(record.refund.amount, order.currency) if record.refund else "",
             }
         )
+    if not any(event["kind"] == "status" for event in events):  # an imported order without its history
+        events.append({"at": order.placed_at, "kind": "placed", "actor": order.placed_by})
     events.sort(key=lambda event: event["at"])
     return events
 
@@ -239,7 +241,9 @@ def _detail_context(request: HttpRequest, order: Order, **forms_given: Any) -> d
         ],
         "payment_labels": dict(Payment.Status.choices),
         "history": _history(order),
-        "moves": [(to, labels[to]) for to in allowed if to != Order.Status.CANCELLED],
+        # Cancelling asks for a reason (its own form); "returned" comes from the returns form, which restocks.
+        "moves": [(to, labels[to]) for to in allowed if to not in (Order.Status.CANCELLED, Order.Status.RETURNED)],
+        "has_discount": any(line.discount for line in lines),
         "can_cancel": Order.Status.CANCELLED in allowed,
         "transition_form": forms_given.get("transition_form") or forms.TransitionForm(),
         "payment_form": forms_given.get("payment_form")

@@ -303,6 +303,8 @@ def test_a_return_restocks_at_the_chosen_store_and_refunds_the_value(shop: Shop)
     client, _user = login(Role.CLERK, store=shop.dostyk)
     page = client.get(reverse("console:order_detail", args=[order.pk])).content.decode()
     assert 'data-testid="return-form"' in page
+    assert 'data-move="completed"' in page
+    assert 'data-move="returned"' not in page  # only through the returns form, which restocks
     assert "Outlet" not in page.split('data-testid="return-form"')[1].split("</form>")[0]  # takes no returns
 
     response = client.post(
