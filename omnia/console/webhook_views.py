@@ -151,6 +151,7 @@ def _log(request: HttpRequest, endpoint: Endpoint) -> dict[str, Any]:
         "statuses": [(value, str(label)) for value, label in forms.STATUS_FILTERS],
         "older": deliveries[-1].pk if more and deliveries else None,
         "busy": any(d.status == Delivery.Status.PENDING for d in deliveries),
+        "health": webhooks_queries.health(endpoint),
         "event_labels": _event_labels(),
     }
 
@@ -160,7 +161,6 @@ def webhook_detail(request: HttpRequest, webhook_id: int) -> HttpResponse:
     endpoint = _endpoint(webhook_id)
     context = {
         **_log(request, endpoint),
-        "health": webhooks_queries.health(endpoint),
         "new_secret": request.session.pop(_NEW_SECRET.format(endpoint.pk), None),
         "headers": {
             "id": signing.ID_HEADER,
@@ -179,7 +179,7 @@ def webhook_deliveries(request: HttpRequest, webhook_id: int) -> HttpResponse:
     if not _htmx(request):
         url = reverse("console:settings_webhook", args=[endpoint.pk])
         return redirect(f"{url}?{request.GET.urlencode()}" if request.GET else url)
-    return render(request, "console/_webhook_deliveries.html", _log(request, endpoint))
+    return render(request, "console/_webhook_deliveries.html", {**_log(request, endpoint), "oob": True})
 
 
 @require_POST
@@ -194,7 +194,7 @@ def webhook_redeliver(request: HttpRequest, webhook_id: int, delivery_id: int) -
     else:
         text, ok = gettext("The event is being sent again: the log below shows how it went."), True
     if _htmx(request):
-        context = {**_log(request, endpoint), "flash": text, "flash_ok": ok}
+        context = {**_log(request, endpoint), "flash": text, "flash_ok": ok, "oob": True}
         return render(request, "console/_webhook_deliveries.html", context)
     (messages.success if ok else messages.error)(request, text)
     return redirect("console:settings_webhook", webhook_id=endpoint.pk)
@@ -249,7 +249,6 @@ def _secret(request: HttpRequest, endpoint: Endpoint, *, secret: str, rotated: b
         "console/webhook_detail.html",
         {
             **_log(request, endpoint),
-            "health": webhooks_queries.health(endpoint),
             "shown_secret": secret,
             "rotated": rotated,
             **_settings_tabs(request),

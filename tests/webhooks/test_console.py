@@ -165,6 +165,10 @@ def test_redeliver_and_send_test_from_the_page(
     run_queued_sends()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (Delivery.Status.SUCCEEDED, 2)
+    refreshed = client.get(reverse("console:settings_webhook_deliveries", args=[endpoint.pk]), **HTMX).content.decode()
+    assert 'data-status="succeeded"' in refreshed
+    assert 'id="webhook-endpoint" hx-swap-oob="true"' in refreshed  # the health follows the log
+    assert 'data-health="ok"' in refreshed
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("console:settings_webhook_ping", args=[endpoint.pk]))
