@@ -1,13 +1,21 @@
 """Order placement: orders/s and latency with 16 concurrent clients, each order 3 lines reserved.
 
-    python bench/bench_orders.py [--clients 16] [--seconds 20] [--database sqlite|postgresql]
-    scripts/with-postgres .venv/bin/python -u bench/bench_orders.py --database postgresql
+    python bench/bench_orders.py [--clients 16] [--seconds 20] [--processes 1] [--database sqlite|postgresql]
+    scripts/with-postgres .venv/bin/python -u bench/bench_orders.py --database postgresql [--processes 2]
 
 Migrates a fresh database, loads 2,000 variants in stock at 5 stores (plenty of units), then N threads
-place pick-up orders of 3 random lines through orders.actions.check_place_order (customer by phone,
-every line reserved), each with its own Idempotency-Key, for --seconds; prints orders/s and the
+place pick-up orders of 3 random lines through orders.actions.check_place_order (a new customer by
+phone, every line reserved), each with its own Idempotency-Key, for --seconds; prints orders/s and the
 p50/p95/p99 latency, and checks afterwards that every level agrees with the ledger and every order's
 lines are reserved. Issue target: ≥ 500 orders/s with 16 clients on PostgreSQL.
+
+Each client gives its connection back to the pool after every order, as a request does (so the
+default OMNIA_DATABASE_POOL of 10 serves 16 clients). --processes N splits the clients over N
+forked processes, as `omnia serve --workers N` does, since one Python process runs on one core at a
+time. Also printed: queries per order (one placement counted before the run), and CPU per order of
+the Python processes and, when the server runs on this machine, of PostgreSQL; those two are the
+figures to compare between runs, since the load average (printed before and after) of a shared
+machine moves orders/s a lot.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--pg-url", default=os.environ.get("OMNIA_DATABASE_URL", ""))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--processes", type=int, default=1, help="split the clients over N processes (workers)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="omnia-bench-orders-") as data_dir:
@@ -87,64 +96,156 @@ def load(n: int) -> tuple[list[Any], list[Any]]:
     return variants, stores
 
 
-def run(args: Any, variants: list[Any], stores: list[Any]) -> None:
-    from django.db import connection
-
-    from omnia.inventory import queries as inventory_queries
+def place_one(rng: random.Random, variants: list[Any], stores: list[Any], key: str) -> None:
     from omnia.orders import actions
-    from omnia.orders.models import Order
+
+    lines = [actions.LineIn(v, rng.randint(1, 3)) for v in rng.sample(variants, 3)]
+    actions.check_place_order(
+        actor=None,
+        customer=actions.CustomerIn(phone=f"+7701{rng.randrange(10**7):07d}"),
+        source="web",
+        lines=lines,
+        fulfillment=actions.FulfillmentIn(type="pickup", location=rng.choice(stores)),
+        idempotency_key=key,
+    )
+
+
+def clients(args: Any, variants: list[Any], stores: list[Any], numbers: range, start_at: float) -> dict[str, Any]:
+    """Run the clients `numbers` as threads of this process from `start_at` (wall clock) for --seconds."""
+    from django.db import connection
 
     latencies: list[float] = []
     errors: list[str] = []
+    finished: list[float] = []
     lock = threading.Lock()
-    barrier = threading.Barrier(args.clients)
-    stop_at = 0.0
+    stop_at = start_at + args.seconds
 
     def client(n: int) -> None:
-        nonlocal stop_at
         rng = random.Random(args.seed * 1000 + n)
-        barrier.wait()
         mine: list[float] = []
         count = 0
+        time.sleep(max(0.0, start_at - time.time()))
         try:
-            while time.perf_counter() < stop_at:
-                lines = [actions.LineIn(v, rng.randint(1, 3)) for v in rng.sample(variants, 3)]
+            while time.time() < stop_at:
                 started = time.perf_counter()
                 try:
-                    actions.check_place_order(
-                        actor=None,
-                        customer=actions.CustomerIn(phone=f"+7701{rng.randrange(10**7):07d}"),
-                        source="web",
-                        lines=lines,
-                        fulfillment=actions.FulfillmentIn(type="pickup", location=rng.choice(stores)),
-                        idempotency_key=f"bench-{n}-{count}",
-                    )
+                    place_one(rng, variants, stores, f"bench-{n}-{count}")
                 except Exception as exc:  # a failure under load is a finding: count and show it
                     with lock:
                         errors.append(repr(exc))
+                finally:
+                    connection.close()  # back to the pool, as at the end of a request
                 mine.append(time.perf_counter() - started)
                 count += 1
         finally:
             with lock:
                 latencies.extend(mine)
-            connection.close()
+                finished.append(time.time())
 
-    stop_at = time.perf_counter() + args.seconds + 1.0
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
-    started = time.perf_counter()
+    cpu = time.process_time()
+    threads = [threading.Thread(target=client, args=(n,)) for n in numbers]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    took = time.perf_counter() - started
-    placed = Order.objects.count()
+    return {
+        "latencies": latencies,
+        "errors": errors,
+        "finished": max(finished),
+        "cpu": time.process_time() - cpu,
+    }
+
+
+def _in_child(args: Any, variants: list[Any], stores: list[Any], numbers: range, start_at: float, out: Any) -> None:
+    out.put(clients(args, variants, stores, numbers, start_at))
+
+
+def postgres_cpu() -> float | None:
+    """CPU seconds used so far by the PostgreSQL server's processes (when it runs on this machine)."""
+    from django.db import connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW data_directory")
+            (data_directory,) = cursor.fetchone()
+        postmaster = int(Path(data_directory, "postmaster.pid").read_text().split()[0])
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat.parent.name) == postmaster:  # itself and the backends that have exited
+                total += sum(int(ticks) for ticks in fields[11:15]) / tick
+            elif int(fields[1]) == postmaster:
+                total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+    except Exception:  # not local, not readable: the figure is simply not shown
+        return None
+
+
+def queries_per_order(variants: list[Any], stores: list[Any]) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rng = random.Random(-1)
+    place_one(rng, variants, stores, "bench-warm-up")
+    with CaptureQueriesContext(connection) as captured:
+        place_one(rng, variants, stores, "bench-counted")
+    connection.close()
+    return len(captured.captured_queries)
+
+
+def run(args: Any, variants: list[Any], stores: list[Any]) -> None:
+    import multiprocessing
+
+    from django.db import connection, connections
+
+    from omnia.inventory import queries as inventory_queries
+    from omnia.orders.models import Order
+
+    queries = queries_per_order(variants, stores)
+    before = Order.objects.count()
+    database_cpu = postgres_cpu() if connection.vendor == "postgresql" else None
+    processes = max(1, min(args.processes, args.clients))
+    shares = [range(p, args.clients, processes) for p in range(processes)]
+    start_at = time.time() + 1.0 + 0.5 * processes
+    if processes == 1:
+        results = [clients(args, variants, stores, shares[0], start_at)]
+    else:
+        connections.close_all()
+        if connection.vendor == "postgresql":
+            connection.close_pool()  # type: ignore[attr-defined]  # each process opens its own pool
+        context = multiprocessing.get_context("fork")
+        out = context.Queue()
+        children = [
+            context.Process(target=_in_child, args=(args, variants, stores, share, start_at, out)) for share in shares
+        ]
+        for child in children:
+            child.start()
+        results = [out.get() for _ in children]
+        for child in children:
+            child.join()
+    took = max(result["finished"] for result in results) - start_at
+    latencies = [latency for result in results for latency in result["latencies"]]
+    errors = [error for result in results for error in result["errors"]]
+    python_cpu = sum(result["cpu"] for result in results)
+    placed = Order.objects.count() - before
+    after = postgres_cpu() if database_cpu is not None else None
+    database_cpu = after - database_cpu if after is not None and database_cpu is not None else None
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     rate = placed / took
     verdict = "met" if rate >= 500 else "MISSED (target ≥ 500 orders/s)"
+    where = f"{processes} processes × {args.clients // processes}" if processes > 1 else f"1 process × {args.clients}"
+    cpu = f"CPU per order: Python {python_cpu / placed * 1000:.1f} ms" if placed else "CPU per order: -"
+    if database_cpu is not None and placed:
+        cpu += f", PostgreSQL {database_cpu / placed * 1000:.1f} ms"
     print(
-        f"  place          {placed:,} orders in {took:.1f} s: {rate:,.0f} orders/s  {verdict}\n"
+        f"  place          {placed:,} orders in {took:.1f} s ({where} clients): {rate:,.0f} orders/s  {verdict}\n"
         f"                 p50 {cuts[49] * 1000:6.1f}  p95 {cuts[94] * 1000:6.1f}  p99 {cuts[98] * 1000:6.1f} ms; "
-        f"{len(errors)} errors"
+        f"{len(errors)} errors\n"
+        f"                 {queries} queries per order (a new customer); {cpu}"
     )
     for error in sorted(set(errors))[:5]:
         print(f"    error: {error}")
