@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 
 from omnia.core import clock
 from omnia.core.audit import do_record_audit
@@ -303,6 +303,120 @@ def check_reserve(
         reference=f"hold:{reservation.pk}",
     )
     return reservation
+
+
+@dataclass(frozen=True)
+class Hold:
+    """One lot for check_reserve_many: units of a variant at a location, for an owner."""
+
+    variant: Any  # catalog.Variant
+    location: Location
+    quantity: int
+    owner_ref: str = ""
+
+
+class _Short(Exception):
+    """A guarded UPDATE of several rows matched fewer of them: undo, then say which."""
+
+
+def check_reserve_many(
+    *,
+    actor: Any,
+    holds: Sequence[Hold],
+    owner_kind: str = Reservation.Owner.HOLD,
+    customer: Any = None,
+) -> list[Reservation]:
+    """Set several lots aside, all or none (an order's lines): the same guarded change as check_reserve,
+    as one conditional UPDATE of every stock row involved (a row is counted once however many lots
+    share it), then one INSERT of the reservations and one of their ledger rows, in one transaction.
+    OUT_OF_STOCK naming the first lot short (`holds[i].quantity`) changes nothing. Returns the
+    reservations in `holds` order.
+    """
+    if not holds:
+        return []
+    quantities = [clean_quantity(hold.quantity, field=f"holds[{index}].quantity") for index, hold in enumerate(holds)]
+    if owner_kind not in Reservation.Owner.values:
+        raise InvalidQuantity(f"Unknown reservation owner {owner_kind!r}.", field="owner_kind", code="OWNER_INVALID")
+    wanted: dict[tuple[int, int], int] = {}
+    for hold, quantity in zip(holds, quantities, strict=True):
+        pair = (hold.variant.pk, hold.location.pk)
+        wanted[pair] = wanted.get(pair, 0) + quantity
+    try:
+        with transaction.atomic():
+            return _reserve_many(actor, holds, quantities, wanted, owner_kind, customer)
+    except _Short:
+        pass  # rolled back: now the levels read as they are without this change
+    raise OutOfStock("Not enough available at this location.", field=_first_short(holds, wanted))
+
+
+def _reserve_many(
+    actor: Any,
+    holds: Sequence[Hold],
+    quantities: list[int],
+    wanted: dict[tuple[int, int], int],
+    owner_kind: str,
+    customer: Any,
+) -> list[Reservation]:
+    pairs = sorted(wanted)
+    guard = Q()
+    for pair in pairs:
+        guard |= Q(variant_id=pair[0], location_id=pair[1], on_hand__gte=F("reserved") + wanted[pair])
+    change = (
+        Value(wanted[pairs[0]])
+        if len(pairs) == 1
+        else Case(
+            *(When(variant_id=pair[0], location_id=pair[1], then=Value(wanted[pair])) for pair in pairs),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+    )
+    now = clock.now()
+    if StockLevel.objects.filter(guard).update(reserved=F("reserved") + change, updated_at=now) != len(pairs):
+        raise _Short
+    user = _user(actor)
+    reservations = Reservation.objects.bulk_create(
+        Reservation(
+            variant_id=hold.variant.pk,
+            location=hold.location,
+            quantity=quantity,
+            owner_kind=owner_kind,
+            owner_ref=hold.owner_ref[:100],
+            customer=customer,
+            actor=user,
+            created_at=now,
+        )
+        for hold, quantity in zip(holds, quantities, strict=True)
+    )
+    StockMove.objects.bulk_create(
+        StockMove(
+            variant_id=reservation.variant_id,
+            location_id=reservation.location_id,
+            kind=StockMove.Kind.RESERVATION,
+            quantity=0,
+            reserved_change=reservation.quantity,
+            reference=f"hold:{reservation.pk}",
+            actor=user,
+            at=now,
+        )
+        for reservation in reservations
+    )
+    publish_on_commit(StockChanged(pairs=tuple(pairs)))
+    return reservations
+
+
+def _first_short(holds: Sequence[Hold], wanted: dict[tuple[int, int], int]) -> str:
+    """The field of the first lot whose stock row cannot give what is wanted of it (as read now)."""
+    levels = {
+        (row["variant_id"], row["location_id"]): row["on_hand"] - row["reserved"]
+        for row in StockLevel.objects.filter(
+            variant_id__in={pair[0] for pair in wanted}, location_id__in={pair[1] for pair in wanted}
+        ).values("variant_id", "location_id", "on_hand", "reserved")
+    }
+    for index, hold in enumerate(holds):
+        pair = (hold.variant.pk, hold.location.pk)
+        if levels.get(pair, 0) < wanted[pair]:
+            return f"holds[{index}].quantity"
+    return "holds"
 
 
 def _close(reservation: Reservation, status: str) -> bool:

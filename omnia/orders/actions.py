@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from omnia.catalog.models import ChannelPrice
 from omnia.core import clock
 from omnia.core.errors import Conflict, ValidationFailed
 from omnia.core.events import publish_on_commit
@@ -142,9 +143,10 @@ def _existing(*, source: str, external_id: str, idempotency_key: str | None) -> 
     return None
 
 
-def _customer(ref: CustomerIn, *, source: str) -> Customer:
+def _customer(ref: CustomerIn, *, source: str) -> tuple[Customer, bool]:
+    """The customer, and whether the card is new (made in this transaction: it has no orders yet)."""
     if ref.id is not None:
-        return customers_queries.get_customer(ref.id, field="customer.id")
+        return customers_queries.get_customer(ref.id, field="customer.id"), False
     if not ref.phone.strip():
         raise ValidationFailed("Give the customer's id or phone.", field="customer.phone", code="CUSTOMER_REQUIRED")
     channel = source if source in {"whatsapp", "telegram", "instagram", "web", "store", "phone", "kaspi"} else "api"
@@ -162,7 +164,7 @@ def _customer(ref: CustomerIn, *, source: str) -> Customer:
                 )
         except Conflict:
             pass  # the address is on another card: the order still belongs to this phone's card
-    return resolution.customer
+    return resolution.customer, resolution.created_customer
 
 
 def _clean(lines: Sequence[LineIn], fulfillment: FulfillmentIn, source: str, payment: PaymentIn | None) -> list[Need]:
@@ -197,23 +199,86 @@ def _clean(lines: Sequence[LineIn], fulfillment: FulfillmentIn, source: str, pay
     return needs
 
 
-def _price(variant: Any, source: str, at: dt.datetime) -> Decimal:
-    explicit = variant.channel_prices.filter(channel=source).values_list("price", flat=True).first()
-    return Decimal(explicit) if explicit is not None else Decimal(variant.price_at(at))
-
-
-def _reserve(order: Order, need: Need, candidates: list[Location], actor: Any, customer: Customer) -> OrderLine:
-    """Reserve the line at the first candidate that still has it (another order may have taken the
-    last units since availability was read: the next candidate is tried)."""
-    line = OrderLine.objects.create(
-        order=order,
-        variant=need.variant,
-        quantity=need.quantity,
-        unit_price=_price(need.variant, order.source, order.placed_at),
+def _prices(needs: Sequence[Need], source: str, at: dt.datetime) -> dict[int, Decimal]:
+    """{line index: unit price}: the price a manager set for the channel, else the price at `at`."""
+    explicit = dict(
+        ChannelPrice.objects.filter(variant_id__in={need.variant.pk for need in needs}, channel=source).values_list(
+            "variant_id", "price"
+        )
     )
+    return {
+        need.index: Decimal(explicit[need.variant.pk])
+        if need.variant.pk in explicit
+        else Decimal(need.variant.price_at(at))
+        for need in needs
+    }
+
+
+def _sellable(location: Location | None) -> bool:
+    return location is not None and location.is_active and (location.ships or location.sells)
+
+
+def _reserve(
+    order: Order,
+    needs: Sequence[Need],
+    fulfillment: FulfillmentIn,
+    sourcing: SourcingStrategy,
+    actor: Any,
+    customer: Customer,
+) -> list[OrderLine]:
+    """Reserve every line, all or none. The lines are stored first (a reservation names its line), then
+    reserved in one go (inventory.check_reserve_many: one guarded UPDATE, all lots or none) at each
+    line's first candidate. A pick-up through the default sourcing tries the pick-up location before
+    reading any availability: that is the first candidate default_sourcing gives a line it has, and the
+    guarded UPDATE is the check that it has it. If a lot falls short (another order took the last units
+    since, or the location lacks a line), each line is tried location by location in the sourcing order."""
+    prices = _prices(needs, order.source, order.placed_at)
+    lines = OrderLine.objects.bulk_create(
+        OrderLine(order=order, variant=need.variant, quantity=need.quantity, unit_price=prices[need.index])
+        for need in needs
+    )
+    place = fulfillment.location
+    candidates: dict[int, list[Location]] | None = None
+    if sourcing is default_sourcing and fulfillment.type == Order.Fulfillment.PICKUP and _sellable(place):
+        first: list[Location | None] = [place for _ in needs]
+    else:
+        candidates = sourcing(needs, fulfillment)
+        first = [next(iter(candidates.get(need.index, [])), None) for need in needs]
+    reservations: list[Reservation] | None = None
+    if all(location is not None for location in first):
+        try:
+            reservations = inventory_actions.check_reserve_many(
+                actor=actor,
+                holds=[
+                    inventory_actions.Hold(need.variant, location, need.quantity, owner_ref=str(line.pk))
+                    for need, location, line in zip(needs, first, lines, strict=True)
+                    if location is not None
+                ],
+                owner_kind=Reservation.Owner.ORDER_LINE,
+                customer=customer,
+            )
+        except OutOfStock:
+            reservations = None
+    if reservations is None:
+        if candidates is None:
+            candidates = sourcing(needs, fulfillment)
+        reservations = [
+            _reserve_line(need, line, candidates.get(need.index, []), actor, customer)
+            for need, line in zip(needs, lines, strict=True)
+        ]
+    for line, reservation in zip(lines, reservations, strict=True):
+        line.location_id, line.reservation = reservation.location_id, reservation
+    OrderLine.objects.bulk_update(lines, ["location", "reservation"])
+    return lines
+
+
+def _reserve_line(
+    need: Need, line: OrderLine, candidates: list[Location], actor: Any, customer: Customer
+) -> Reservation:
+    """Reserve one line at the first candidate that still has it."""
     for location in candidates:
         try:
-            reservation = inventory_actions.check_reserve(
+            return inventory_actions.check_reserve(
                 actor=actor,
                 variant=need.variant,
                 location=location,
@@ -224,9 +289,6 @@ def _reserve(order: Order, need: Need, candidates: list[Location], actor: Any, c
             )
         except OutOfStock:
             continue
-        line.location, line.reservation = location, reservation
-        line.save(update_fields=["location", "reservation"])
-        return line
     raise OutOfStock(f"{need.variant.sku}: not enough available.", field=f"lines[{need.index}].quantity")
 
 
@@ -305,7 +367,7 @@ def _place(
     sourcing: SourcingStrategy,
 ) -> Order:
     needs = _clean(lines, fulfillment, source, payment)
-    person = _customer(customer, source=source)
+    person, new_card = _customer(customer, source=source)
     now = clock.now()
     user = getattr(actor, "audit_user", None)
     order = Order.objects.create(
@@ -326,10 +388,9 @@ def _place(
         placed_by=user,
     )
     order.number = f"O-{order.pk:06d}"
-    candidates = sourcing(needs, fulfillment)
-    placed = [_reserve(order, need, candidates.get(need.index, []), actor, person) for need in needs]
+    placed = _reserve(order, needs, fulfillment, sourcing, actor, person)
     order.total = sum((line.line_total for line in placed), Decimal(0))
-    order.possible_duplicate_of = _duplicate_of(order, needs)
+    order.possible_duplicate_of = None if new_card else _duplicate_of(order, needs)
     order.save(update_fields=["number", "total", "possible_duplicate_of"])
     if payment is not None:
         if payment.amount > order.total:

@@ -98,6 +98,50 @@ def test_a_reservation_sets_units_aside_and_releasing_twice_releases_once(varian
     assert consistent()
 
 
+def test_several_lots_are_reserved_all_or_none(variant: Any, store: Location) -> None:
+    other, third = make_variant(sku="PLD-02"), make_variant(sku="PLD-03")
+    stock(variant, store, 5)
+    stock(other, store, 1)
+
+    with pytest.raises(OutOfStock) as short:
+        actions.check_reserve_many(
+            actor=None,
+            holds=[actions.Hold(variant, store, 2), actions.Hold(other, store, 2), actions.Hold(third, store, 1)],
+        )
+
+    assert short.value.field == "holds[1].quantity"
+    assert (level(variant, store), level(other, store)) == ((5, 0, 0), (1, 0, 0))
+    assert not Reservation.objects.exists()
+    assert consistent()
+
+
+def test_lots_of_one_variant_at_one_location_count_together(variant: Any, store: Location) -> None:
+    other = make_variant(sku="PLD-02")
+    stock(variant, store, 5)
+    stock(other, store, 1)
+
+    held = actions.check_reserve_many(
+        actor=None,
+        holds=[
+            actions.Hold(variant, store, 2, owner_ref="a"),
+            actions.Hold(other, store, 1),
+            actions.Hold(variant, store, 3),
+        ],
+        owner_kind=Reservation.Owner.ORDER_LINE,
+    )
+
+    assert [(hold.variant_id, hold.quantity, hold.owner_ref) for hold in held] == [
+        (variant.pk, 2, "a"),
+        (other.pk, 1, ""),
+        (variant.pk, 3, ""),
+    ]
+    assert (level(variant, store), level(other, store)) == ((5, 5, 0), (1, 1, 0))
+    assert consistent()  # a ledger row per lot
+    with pytest.raises(OutOfStock) as short:
+        actions.check_reserve_many(actor=None, holds=[actions.Hold(other, store, 1)])
+    assert short.value.field == "holds[0].quantity"
+
+
 def test_consuming_a_reservation_sells_its_units_once(variant: Any, store: Location) -> None:
     stock(variant, store, 3)
     hold = actions.check_reserve(actor=None, variant=variant, location=store, quantity=2)
@@ -305,6 +349,29 @@ def test_32_clerks_racing_for_the_last_10_units_oversell_nothing() -> None:
     assert results.count("OUT_OF_STOCK") == 22
     assert level(variant, store) == (10, 10, 0)
     assert Reservation.objects.filter(status="active").count() == 10
+    assert consistent()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_32_orders_racing_for_two_rows_in_either_order_oversell_neither() -> None:
+    first, second, store = make_variant(sku="LAST-A"), make_variant(sku="LAST-B"), make_location(code="race")
+    stock(first, store, 10)
+    stock(second, store, 10)
+    turn = iter(range(32))
+    pick = threading.Lock()
+
+    def reserve_both() -> None:
+        with pick:
+            n = next(turn)
+        lots = [actions.Hold(first, store, 1), actions.Hold(second, store, 1)]
+        actions.check_reserve_many(actor=None, holds=lots if n % 2 else lots[::-1])
+
+    results = race(32, reserve_both)
+
+    assert results.count("ok") == 10
+    assert results.count("OUT_OF_STOCK") == 22
+    assert (level(first, store), level(second, store)) == ((10, 10, 0), (10, 10, 0))
+    assert Reservation.objects.filter(status="active").count() == 20
     assert consistent()
 
 

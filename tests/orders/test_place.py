@@ -122,6 +122,25 @@ def test_a_delivery_is_sourced_from_a_location_that_ships_there(
     assert (order.fulfillment, order.delivery_address) == ("delivery", {"city": "Астана"})
 
 
+def test_a_pickup_line_the_pickup_store_lacks_comes_from_elsewhere(
+    variant: Any, store: Location, warehouse: Location
+) -> None:
+    other = make_variant(sku="PLD-01")
+    stock(variant, store, 5)
+    stock(other, store, 1)
+    stock(other, warehouse, 4)
+
+    order = place(variant, store, lines=[LineIn(variant, 2), LineIn(other, 3)]).order
+
+    assert [(line.variant, line.location) for line in order.lines.order_by("pk")] == [
+        (variant, store),
+        (other, warehouse),
+    ]
+    assert (level(variant, store), level(other, store), level(other, warehouse)) == ((5, 2), (1, 0), (4, 3))
+    assert Reservation.objects.filter(status="active").count() == 2
+    assert inventory_queries.list_stock_drift() == []
+
+
 def test_a_price_set_for_the_channel_wins(variant: Any, store: Location) -> None:
     stock(variant, store, 2)
     ChannelPrice.objects.create(variant=variant, channel="kaspi", price=Decimal("5290"))
