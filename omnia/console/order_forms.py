@@ -106,7 +106,8 @@ class OrderFilterForm(forms.Form):
         )
 
     def filters(self, *, default_location: Location | None = None) -> OrderFilters:
-        data = self.cleaned_data if self.is_valid() else {}
+        self.is_valid()  # a bad field (a stray date) is left out; the others still filter
+        data = getattr(self, "cleaned_data", {})
         location = data.get("location") or default_location
         return OrderFilters(
             text=data.get("q", ""),

@@ -213,6 +213,7 @@ def _detail_context(request: HttpRequest, order: Order, **forms_given: Any) -> d
         initial={
             "location": store if store is not None and store.accepts_returns else None,
             "refund_method": first_paid.method if first_paid else Payment.Method.CASH_IN_STORE,
+            "outcome": "refund" if paid > 0 else "none",  # nothing was paid: nothing to give back by default
         },
     )
     kaspi = getattr(order, "kaspi", None)  # a missing one-to-one raises an AttributeError subclass

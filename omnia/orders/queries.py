@@ -145,6 +145,8 @@ def _text_condition(text: str) -> Q:
     bare = text.upper().removeprefix("O-").lstrip("#")
     if bare.isdigit() and len(bare) <= 9:
         condition |= Q(pk=int(bare))
+        if len(bare) >= 3:  # the digits of a number, typed without its prefix or zeros (268791 → A-268791)
+            condition |= Q(number__endswith=bare)
     customer_ids = customers_queries.search_customer_ids(text, limit=200)
     if customer_ids:
         condition |= Q(customer_id__in=customer_ids)

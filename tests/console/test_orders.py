@@ -104,6 +104,8 @@ def test_the_list_filters_by_status_channel_location_payment_and_text(shop: Shop
     assert shown(payment="partly") == [web.number]
     assert shown(payment="unpaid") == [phone.number]
     assert shown(q=web.number) == [web.number]
+    assert shown(q=web.number.removeprefix("O-").lstrip("0")) == [web.number]  # the digits alone
+    assert shown(status="confirmed", placed_from="someday") == [phone.number]  # a bad date drops only itself
     assert shown(q="Бауыржан") == [phone.number]
     assert shown(q="+7 702 000 00 02") == [kaspi.number]
     today = clock.local_now().date()
