@@ -192,10 +192,11 @@ def apply_cart_post(cart: Cart, data: Any) -> None:
         if variant is not None and variant.is_active:
             quantity = _int(data.get(f"add-qty-{added}", data.get("add_qty", 1))) or 1
             cart.add(variant, max(1, quantity))
-    removed = _int(data.get("remove"))
+    # Not "remove" / "clear": a form control named "remove" would hide the form's own remove() from htmx.
+    removed = _int(data.get("remove_line"))
     if removed is not None:
         cart.remove(removed)
-    if data.get("clear"):
+    if data.get("clear_cart"):
         cart.lines = []
         cart.placed = None
 

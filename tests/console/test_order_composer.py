@@ -218,7 +218,9 @@ def test_the_cart_is_kept_in_the_session_per_conversation(
     assert "No items yet" in text(client.get(url("", other), **HTMX))
 
     # Change a quantity, remove a line.
-    changed = text(client.post(url("_cart", conversation), {f"qty-{shop.m.pk}": 3, "remove": shop.lamp.pk}, **HTMX))
+    changed = text(
+        client.post(url("_cart", conversation), {f"qty-{shop.m.pk}": 3, "remove_line": shop.lamp.pk}, **HTMX)
+    )
     assert re.search(r'data-sku="GRL-M".*?value="3"', changed)
     assert "LAMP-1" not in changed
     assert f'data-testid="order-total">{money(29970)}' in changed
