@@ -135,6 +135,9 @@ def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None 
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    # A server answers webhooks once they are stored and applies them right after (channels.ingest);
+    # set before the settings load, and inherited by the worker processes it spawns.
+    os.environ.setdefault("OMNIA_INGEST_DEFERRED", "true")
     _setup()
     _check_database()
     serve(args.host, args.port, with_worker=not args.no_worker, workers=args.workers)

@@ -15,3 +15,4 @@ class ChannelsConfig(AppConfig):
 
         handlers.register()
         schedule.every(dt.timedelta(seconds=30), tasks.poll_mailboxes)
+        schedule.every(dt.timedelta(seconds=30), tasks.apply_waiting_events)

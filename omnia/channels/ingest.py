@@ -1,14 +1,34 @@
-"""The ONLY bridge from an inbound webhook to the domains: verify → store (deduped) → customers → conversations."""
+"""The ONLY bridge from an inbound webhook to the domains: verify → store (deduped) → customers → conversations.
+
+Two ways through it:
+- inline (`ingest_webhook`, `ingest_events`): store and apply in one transaction, committed before the
+  answer. Pollers (the IMAP mailbox), the web-chat socket and tests use it.
+- deferred (`accept_webhook` + `apply_pending`): under `omnia serve` a webhook is verified, parsed and
+  stored with its parsed form in one short transaction, answered 200, and applied right after by the
+  process's ingest thread (`channels.processor`). A provider gets its answer in about a millisecond
+  whatever a burst costs to apply, and an event stored is applied exactly once: the row is claimed in
+  the transaction that applies it, so a crash rolls the claim back and the sweep applies it later.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from omnia.channels.base import BadPayload, InboundIgnored, InboundMessage, InboundStatus, WebhookRejected
+from omnia.channels.base import (
+    Attachment,
+    BadPayload,
+    InboundIgnored,
+    InboundMessage,
+    InboundStatus,
+    WebhookRejected,
+)
 from omnia.channels.base import InboundEvent as InboundEventType
 from omnia.channels.models import Channel, InboundEvent
 from omnia.channels.registry import connector_for
@@ -27,17 +47,61 @@ class IngestResult:
     duplicates: int
 
 
-_CLAIMED_FIELDS = ("channel", "event_id", "received_at", "payload", "status", "error")
+_CLAIMED_FIELDS = ("channel", "event_id", "received_at", "payload", "parsed", "status", "error")
+_PARSED_TYPES: dict[str, type[Any]] = {t.__name__: t for t in (InboundMessage, InboundStatus, InboundIgnored)}
+# Events applied per transaction by apply_pending: small enough that SQLite's one writer is not held
+# for long (a webhook waiting to store its event waits for the whole batch), large enough to share commits.
+APPLY_BATCH = 20
 
 
-def _store(channel: Channel, event_id: str, payload: dict[str, object]) -> InboundEvent | None:
+def encode_parsed(parsed: InboundEventType) -> dict[str, Any]:
+    """The parsed event as JSON, to apply later exactly as if it had just been parsed (without `raw`,
+    which is the event's payload already)."""
+    data: dict[str, Any] = {"type": type(parsed).__name__}
+    for f in dataclasses.fields(parsed):
+        if f.name == "raw":
+            continue
+        value = getattr(parsed, f.name)
+        if isinstance(value, dt.datetime):
+            value = value.isoformat()
+        elif f.name == "attachments":
+            value = [dataclasses.asdict(a) for a in value]
+        elif isinstance(value, tuple):
+            value = [list(v) if isinstance(v, tuple) else v for v in value]
+        data[f.name] = value
+    return data
+
+
+def decode_parsed(data: Mapping[str, Any], raw: Mapping[str, Any]) -> InboundEventType:
+    """The inverse of encode_parsed."""
+    cls = _PARSED_TYPES[data["type"]]
+    kwargs: dict[str, Any] = {"raw": raw}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name in ("sent_at", "at"):
+            value = dt.datetime.fromisoformat(value)
+        elif f.name == "attachments":
+            value = tuple(Attachment(**a) for a in value)
+        elif isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        kwargs[f.name] = value
+    return cls(**kwargs)  # type: ignore[no-any-return]
+
+
+def _store(
+    channel: Channel, event_id: str, payload: dict[str, object], parsed: dict[str, Any] | None = None
+) -> InboundEvent | None:
     """Store the event once per channel: the new row, or None when it was delivered before.
 
     The unique constraint decides, through INSERT … ON CONFLICT DO NOTHING (PostgreSQL and SQLite):
     unlike catching an IntegrityError it needs no savepoint, two round trips on every delivery. A
     concurrent delivery of the same event waits for this transaction and then inserts nothing.
     """
-    event = InboundEvent(channel=channel, event_id=event_id[:255], received_at=clock.now(), payload=payload)
+    event = InboundEvent(
+        channel=channel, event_id=event_id[:255], received_at=clock.now(), payload=payload, parsed=parsed
+    )
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
     fields = [f for f in InboundEvent._meta.concrete_fields if f.name in _CLAIMED_FIELDS]
@@ -136,31 +200,81 @@ def ingest_events(*, channel: Channel, events: Iterable[InboundEventType]) -> In
     return _ingest(channel=channel, events=events)
 
 
-def _ingest(*, channel: Channel, events: Iterable[InboundEventType]) -> IngestResult:
+def _ingest(*, channel: Channel, events: Iterable[InboundEventType], defer: bool = False) -> IngestResult:
     threaded = connector_for(channel.provider).capabilities.threaded
     stored = duplicates = 0
     for parsed in events:
         payload = dict(getattr(parsed, "raw", {}) or {"event": parsed.__class__.__name__})
-        event = _store(channel, parsed.event_id, payload)
+        event = _store(channel, parsed.event_id, payload, encode_parsed(parsed) if defer else None)
         if event is None:
             duplicates += 1
             continue
         stored += 1
-        if isinstance(parsed, InboundMessage):
-            _apply_message(channel, event, parsed, threaded=threaded)
-        elif isinstance(parsed, InboundStatus):
-            known = conversations_actions.do_update_delivery_status(
-                channel=channel,
-                provider_message_id=parsed.external_message_id,
-                status=parsed.status,
-                error=parsed.error,
-            )
-            event.status = InboundEvent.Status.PROCESSED if known else InboundEvent.Status.UNSUPPORTED
-            event.error = "" if known else "status for a message we did not send"
-        elif isinstance(parsed, InboundIgnored):
-            event.status, event.error = InboundEvent.Status.PROCESSED, parsed.reason
-        event.save(update_fields=["status", "error"])
+        if not defer:
+            _apply(channel, event, parsed, threaded=threaded)
     return IngestResult(stored=stored, duplicates=duplicates)
 
 
-__all__ = ["BadPayload", "IngestResult", "WebhookRejected", "ingest_events", "ingest_webhook"]
+def _apply(channel: Channel, event: InboundEvent, parsed: InboundEventType, *, threaded: bool) -> None:
+    if isinstance(parsed, InboundMessage):
+        _apply_message(channel, event, parsed, threaded=threaded)
+    elif isinstance(parsed, InboundStatus):
+        known = conversations_actions.do_update_delivery_status(
+            channel=channel,
+            provider_message_id=parsed.external_message_id,
+            status=parsed.status,
+            error=parsed.error,
+        )
+        event.status = InboundEvent.Status.PROCESSED if known else InboundEvent.Status.UNSUPPORTED
+        event.error = "" if known else "status for a message we did not send"
+    elif isinstance(parsed, InboundIgnored):
+        event.status, event.error = InboundEvent.Status.PROCESSED, parsed.reason
+    event.save(update_fields=["status", "error"])
+
+
+@transaction.atomic
+def accept_webhook(*, channel: Channel, headers: Mapping[str, str], body: bytes) -> IngestResult:
+    """Verify and store one webhook delivery for apply_pending; committed before the 200.
+
+    Raises WebhookRejected (→ 403) or BadPayload (→ 400); then nothing is stored.
+    """
+    connector = connector_for(channel.provider)
+    connector.verify(credentials=channel.credentials, headers=headers, body=body)
+    return _ingest(channel=channel, events=connector.parse(body=body, config=channel.config), defer=True)
+
+
+def apply_pending(*, limit: int = APPLY_BATCH, received_before: dt.datetime | None = None) -> int:
+    """Apply up to `limit` stored events that are waiting (oldest first), in one transaction; return
+    how many were taken. Each is claimed by the transaction that applies it (PostgreSQL: FOR UPDATE
+    SKIP LOCKED, so several processes share the backlog; SQLite: the one writer), so none is applied
+    twice; one that raises is marked failed with the error and the rest go on."""
+    with transaction.atomic():
+        pending = InboundEvent.objects.filter(status=InboundEvent.Status.RECEIVED, parsed__isnull=False)
+        if received_before is not None:
+            pending = pending.filter(received_at__lt=received_before)
+        if transaction.get_connection().features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True, of=("self",))
+        events = list(pending.select_related("channel").order_by("id")[:limit])
+        for event in events:
+            try:
+                with transaction.atomic():
+                    parsed = decode_parsed(event.parsed or {}, event.payload)
+                    threaded = connector_for(event.channel.provider).capabilities.threaded
+                    _apply(event.channel, event, parsed, threaded=threaded)
+            except Exception as exc:  # one bad event must not hold up the others
+                logger.exception("inbound event %s could not be applied", event.pk)
+                InboundEvent.objects.filter(pk=event.pk).update(
+                    status=InboundEvent.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+                )
+    return len(events)
+
+
+__all__ = [
+    "BadPayload",
+    "IngestResult",
+    "WebhookRejected",
+    "accept_webhook",
+    "apply_pending",
+    "ingest_events",
+    "ingest_webhook",
+]

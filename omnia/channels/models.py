@@ -78,11 +78,17 @@ class InboundEvent(models.Model):
     event_id = models.CharField(max_length=255)
     received_at = models.DateTimeField(db_index=True)
     payload = models.JSONField()
+    # The connector's parsed event, kept when it is applied after the answer (ingest.accept_webhook).
+    parsed = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     error = models.TextField(blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["channel", "event_id"], name="inbound_event_once")]
+        indexes = [
+            # The backlog apply_pending reads, oldest first: only the rows still waiting are in it.
+            models.Index(fields=["id"], condition=models.Q(status="received"), name="inbound_event_waiting"),
+        ]
 
 
 class MailboxState(models.Model):

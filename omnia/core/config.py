@@ -48,6 +48,9 @@ class Config:
     language: str
     time_zone: str
     provider_urls: dict[str, str]
+    # Webhooks answered once stored and applied right after by the process's ingest thread (`omnia
+    # serve` turns it on); off, each webhook is applied before its answer.
+    ingest_deferred: bool = False
 
 
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:
@@ -217,4 +220,5 @@ def load(env: dict[str, str] | None = None) -> Config:
         language=_language(env),
         time_zone=_time_zone(env),
         provider_urls=_provider_urls(env),
+        ingest_deferred=_bool(env, "OMNIA_INGEST_DEFERRED", default=False),
     )
