@@ -316,8 +316,8 @@ def do_requeue_overdue(*, now: dt.datetime | None = None, limit: int = 500) -> l
 def do_prune(*, now: dt.datetime | None = None) -> int:
     """Forget finished deliveries older than KEEP_FINISHED; returns how many."""
     cutoff = (now or clock.now()) - KEEP_FINISHED
-    deleted, _ = Delivery.objects.filter(status__in=FINAL, created_at__lt=cutoff).delete()
-    return deleted
+    _, deleted = Delivery.objects.filter(status__in=FINAL, created_at__lt=cutoff).delete()
+    return deleted.get(Delivery._meta.label, 0)
 
 
 # --- attempts -------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TOTAL_SECONDS = 20.0  # an answer trickling in is cut off here (a send's claim lasts far longer)
 RESPONSE_LIMIT = 4096  # bytes read from an answer
 BODY_KEPT = 2000  # characters of an answer kept in the log
 
@@ -35,6 +36,13 @@ def _retry_after(value: str | None) -> int | None:
     return None
 
 
+def _text(body: bytes, encoding: str | None) -> str:
+    try:
+        return body.decode(encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return body.decode("utf-8", errors="replace")
+
+
 def post(url: str, *, body: bytes, headers: dict[str, str]) -> Outcome:
     """POST `body` to `url`; a 2xx answer is a success, anything else (or nothing) a failure."""
     started = time.monotonic()
@@ -46,9 +54,9 @@ def post(url: str, *, body: bytes, headers: dict[str, str]) -> Outcome:
             received = b""
             for chunk in response.iter_bytes():
                 received += chunk
-                if len(received) >= RESPONSE_LIMIT:
+                if len(received) >= RESPONSE_LIMIT or time.monotonic() - started > TOTAL_SECONDS:
                     break
-            text = received[:RESPONSE_LIMIT].decode(response.encoding or "utf-8", errors="replace")[:BODY_KEPT]
+            text = _text(received[:RESPONSE_LIMIT], response.encoding)[:BODY_KEPT]
             elapsed = int((time.monotonic() - started) * 1000)
             error = ""
             if not 200 <= response.status_code < 300:

@@ -412,3 +412,35 @@ def test_rotating_the_secret_signs_with_the_new_one(
     stale = hmac.new(old.encode(), got.headers["Omnia-Webhook-Timestamp"].encode() + b"." + got.body, hashlib.sha256)
     assert not hmac.compare_digest(stale.hexdigest(), got.headers["Omnia-Webhook-Signature"][7:])
     assert old not in Endpoint.objects.get(pk=endpoint.pk).secret_encrypted
+
+
+def test_a_repeated_order_is_announced_once(
+    receiver: Receiver, shop: Callable[..., Order], django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    subscribe(receiver, EventType.ORDER_CREATED)
+
+    first = shop(django_capture_on_commit_callbacks, external_id="SITE-1001", idempotency_key="k-1001")
+    again = shop(django_capture_on_commit_callbacks, external_id="SITE-1001", idempotency_key="k-1001")
+    run_queued_sends()
+
+    assert again.pk == first.pk
+    assert [r.json["data"]["order"]["id"] for r in receiver.valid()] == [first.pk]
+
+
+def test_finished_deliveries_are_forgotten_after_30_days(
+    receiver: Receiver, shop: Callable[..., Order], django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    subscribe(receiver, EventType.ORDER_CREATED)
+    with time_machine.travel(START, tick=False) as traveller:
+        shop(django_capture_on_commit_callbacks)
+        run_queued_sends()
+        receiver.answer_next(500)
+        shop(django_capture_on_commit_callbacks)
+        run_queued_sends()  # failed, retrying
+
+        traveller.shift(dt.timedelta(days=29))
+        assert tasks.prune_deliveries.call() == 0
+        traveller.shift(dt.timedelta(days=2))
+        assert tasks.prune_deliveries.call() == 1  # the succeeded one; the one still retrying stays
+
+    assert list(Delivery.objects.values_list("status", flat=True)) == [Delivery.Status.FAILED]
