@@ -381,3 +381,16 @@ def test_the_order_source_is_the_conversation_channel(client: Client, shop: Shop
     order = Order.objects.get()
     assert order.source == source
     assert order.fulfillment == "takeaway"
+
+
+def test_the_summary_is_written_in_the_customer_language(client: Client, shop: Shop) -> None:
+    conversation = make_conversation("telegram", language="ru")
+    add(client, conversation, shop.lamp, 1)
+    client.post(url("_cart", conversation), {"fulfillment": "pickup", "location": shop.dostyk.pk}, **HTMX)
+
+    place(client, conversation)
+
+    order = Order.objects.get()
+    summary = Message.objects.get(direction=Message.Direction.OUT)
+    assert f"Ваш заказ {order.number} оформлен." in summary.text  # in Russian, as the customer reads
+    assert "Самовывоз: Dostyk Plaza" in summary.text
