@@ -172,8 +172,9 @@ def _history(order: Order) -> list[dict[str, Any]]:
                 "reason": change.reason,
             }
         )
+    refunds = {record.refund_id for record in order.returns.all() if record.refund_id}
     for payment in order.payments.all():
-        if hasattr(payment, "return_of"):
+        if payment.pk in refunds:
             continue  # a refund shows with its return
         events.append({"at": payment.created_at, "kind": "payment", "payment": payment,
                        "amount": _money(payment.amount, order.currency)})  # fmt: skip

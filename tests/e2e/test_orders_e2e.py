@@ -107,3 +107,42 @@ def test_an_operator_finds_confirms_takes_payment_and_a_return(page: Page, demo_
     expect(page.locator(f"[data-testid=order-lines] tr[data-sku='{sku}'] .returned")).to_have_text("1")
     assert on_hand(api, headers, sku, store_code) == before - 1
     expect(page.locator("[data-testid=order-history] .order-event-return")).to_have_count(1)
+
+
+def test_a_possible_duplicate_is_confirmed_as_not_one(page: Page, demo_server: DemoServer) -> None:
+    api = page.context.request
+    headers = {"Authorization": f"Bearer {demo_server.info['api_token']}"}
+    first, sku, store = place_web_order(api, headers)
+    customer = {"id": first["customer_id"]}
+    second = api.post(
+        "/api/v1/orders", headers={**headers, "Idempotency-Key": secrets.token_hex(8)},
+        data={"customer": customer, "source": "instagram", "lines": [{"sku": sku, "quantity": 1}],
+              "fulfillment": {"type": "pickup", "location": store["code"]}},
+    )  # fmt: skip
+    assert second.status == 201, second.text()
+    # Other lines through Instagram are another order; the same lines by phone are flagged as a possible duplicate.
+    third = api.post(
+        "/api/v1/orders", headers={**headers, "Idempotency-Key": secrets.token_hex(8)},
+        data={"customer": customer, "source": "phone", "lines": [{"sku": sku, "quantity": 2}],
+              "fulfillment": {"type": "pickup", "location": store["code"]}},
+    )  # fmt: skip
+    assert third.status == 201, third.text()
+    number = third.json()["number"]
+
+    log_in(page, demo_server, "operator")
+    page.goto("/orders/?duplicates=on")
+    page.wait_for_load_state("load")
+    row = page.locator(f"[data-testid=order-table] tr[data-order='{number}']")
+    expect(row.locator(".chip-duplicate")).to_be_visible()
+    expect(page.locator(f"[data-testid=order-table] tr[data-order='{second.json()['number']}']")).to_have_count(0)
+    row.get_by_role("link", name=number).click()
+    page.wait_for_load_state("load")
+    banner = page.locator("[data-testid=duplicate-banner]")
+    expect(banner).to_contain_text(first["number"])
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("[data-testid=not-duplicate]")
+    expect(banner).to_have_count(0)
+    page.goto("/orders/?duplicates=on")
+    page.wait_for_load_state("load")
+    expect(page.locator(f"[data-testid=order-table] tr[data-order='{number}']")).to_have_count(0)
