@@ -41,6 +41,11 @@ JITTER = 0.2  # each delay is moved by up to ±20 %, so retries of many deliveri
 # is switched off, with the reason shown, until a person switches it on again.
 DISABLE_AFTER = dt.timedelta(days=3)
 DISABLE_MIN_FAILURES = 10
+# No retry storms: once BREAKER_AFTER attempts in a row failed, the endpoint is held after each failure
+# (30 s, 2 min, 8 min, 32 min, then 1 h at most): due deliveries wait instead of all trying, and the
+# first to come due after the hold probes the endpoint for the others.
+BREAKER_AFTER = 5
+MAX_HOLD = dt.timedelta(hours=1)
 CLAIM = dt.timedelta(minutes=2)  # longer than any request may take; a crashed sender's claim expires
 OVERDUE = dt.timedelta(minutes=5)  # a due delivery this late lost its task: the sweeper enqueues it again
 KEEP_FINISHED = dt.timedelta(days=30)
@@ -332,6 +337,23 @@ def retry_delay(failed: int, *, retry_after: int | None = None, rng: random.Rand
     if retry_after:
         delay = max(delay, dt.timedelta(seconds=retry_after))
     return min(delay, MAX_DELAY * (1 + JITTER))
+
+
+def held_until(endpoint: Endpoint, *, now: dt.datetime) -> dt.datetime | None:
+    """Until when automatic attempts to a failing endpoint wait (None: not held)."""
+    if endpoint.consecutive_failures < BREAKER_AFTER or endpoint.last_failure_at is None:
+        return None
+    step = endpoint.consecutive_failures - BREAKER_AFTER
+    until = endpoint.last_failure_at + min(MAX_HOLD, FIRST_RETRY * BACKOFF_FACTOR ** min(step, 10))
+    return until if until > now else None
+
+
+def do_hold(*, delivery_id: int, until: dt.datetime, rng: random.Random | None = None) -> dt.datetime:
+    """Give the claim back without an attempt: the delivery is due again a little after `until`
+    (up to a minute of jitter, so the held deliveries do not all come back at once)."""
+    at = until + dt.timedelta(seconds=(rng or random).uniform(0, 60))
+    Delivery.objects.filter(pk=delivery_id).update(next_attempt_at=at)
+    return at
 
 
 def do_claim(*, delivery_id: int, now: dt.datetime) -> bool:

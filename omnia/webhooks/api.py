@@ -53,7 +53,9 @@ Any 2xx answer within 10 seconds is a success; anything else is retried with exp
 jitter (about 30 s, 2 min, 8 min, 32 min, 2 h, 8.5 h, 12 h: 8 attempts over about a day), then given up.
 Redirects are not followed. Delivery is at least once and the order of events is not guaranteed, not even
 for one endpoint: use `data.order` (the state when the event was sent) rather than the event's position.
-An endpoint whose every attempt fails for 3 days is switched off (its `disabled_reason` says why).
+After 5 failures in a row an endpoint is held (up to an hour after each failure): its deliveries wait and
+one probes it for the others. An endpoint whose every attempt fails for 3 days is switched off (its
+`disabled_reason` says why).
 """
 
 router = Router(tags=["webhooks"])

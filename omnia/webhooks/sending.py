@@ -1,7 +1,8 @@
 """One attempt of one delivery: claim it, sign the stored payload afresh, POST it, record what came back.
 
 Retries are scheduled by actions.do_record_attempt (exponential backoff with jitter, up to the delivery's
-allowed attempts, then given up); a claim keeps two workers from sending the same delivery at once.
+allowed attempts, then given up); a claim keeps two workers from sending the same delivery at once; an
+endpoint failing again and again is held (actions.held_until), so its deliveries wait rather than pile on.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ def attempt(delivery_id: int) -> dt.datetime | None:
         )
         return None
     number = delivery.attempts + 1
+    held = actions.held_until(endpoint, now=now)
+    if held is not None and number < delivery.max_attempts:  # a single or last try (a test) goes through
+        return actions.do_hold(delivery_id=delivery.pk, until=held)
     body = payloads.body_of(delivery.payload)
     headers = signing.headers(
         secret=secret,

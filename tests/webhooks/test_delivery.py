@@ -369,14 +369,13 @@ def test_an_endpoint_failing_for_days_is_switched_off_with_the_reason(
     receiver: Receiver, shop: Callable[..., Order], django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
     endpoint = subscribe(receiver, EventType.ORDER_CREATED)
-    receiver.answer_next(*[502] * 100)
+    receiver.answer_next(*[502] * 1000)
     with time_machine.travel(START, tick=False) as traveller:
-        for _ in range(4):  # an order a day, every attempt failing
+        for _ in range(4):  # an order a day, every attempt failing; the worker looks every hour
             shop(django_capture_on_commit_callbacks)
-            for _ in range(3):
+            for _ in range(24):
                 run_queued_sends()
-                traveller.shift(dt.timedelta(minutes=15))
-            traveller.shift(dt.timedelta(days=1))
+                traveller.shift(dt.timedelta(hours=1))
         endpoint.refresh_from_db()
         assert not endpoint.is_active
         assert endpoint.disabled_reason == "HTTP 502"
@@ -444,3 +443,34 @@ def test_finished_deliveries_are_forgotten_after_30_days(
         assert tasks.prune_deliveries.call() == 1  # the succeeded one; the one still retrying stays
 
     assert list(Delivery.objects.values_list("status", flat=True)) == [Delivery.Status.FAILED]
+
+
+def test_a_failing_endpoint_is_held_so_its_deliveries_do_not_pile_on(
+    receiver: Receiver, shop: Callable[..., Order], django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    endpoint = subscribe(receiver, EventType.ORDER_CREATED)
+    receiver.answer_next(*[503] * actions.BREAKER_AFTER)
+    with time_machine.travel(START, tick=False) as traveller:
+        for _ in range(actions.BREAKER_AFTER):
+            shop(django_capture_on_commit_callbacks)
+            run_queued_sends()
+        assert len(receiver.received) == actions.BREAKER_AFTER  # five failures in a row
+
+        for _ in range(10):  # ten more orders while it is held: none is tried now
+            shop(django_capture_on_commit_callbacks)
+        run_queued_sends()
+        assert len(receiver.received) == actions.BREAKER_AFTER
+        held = Delivery.objects.filter(attempts=0)
+        assert held.count() == 10
+        assert all(d.next_attempt_at > clock.now() for d in held)
+
+        with django_capture_on_commit_callbacks(execute=True):  # a test event goes through anyway
+            actions.check_ping(actor=None, endpoint=endpoint)
+        run_queued_sends()
+        assert receiver.received[-1].json["type"] == "ping"
+
+        traveller.shift(dt.timedelta(hours=2))
+        for _ in range(5):
+            run_queued_sends()
+        assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SUCCEEDED}
+    assert len(receiver.valid()) == actions.BREAKER_AFTER + 1 + 10 + actions.BREAKER_AFTER
