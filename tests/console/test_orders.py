@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -68,6 +69,7 @@ def login(role: str = Role.OPERATOR, **kwargs: Any) -> tuple[Client, User]:
     user = make_user(role, **kwargs)
     client = Client()
     client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the assertions read the English texts
     return client, user
 
 
