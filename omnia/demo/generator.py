@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import heapq
 import itertools
 import math
 import random
 import re
 import uuid
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -33,7 +34,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, models, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from omnia.catalog.models import Barcode, Category, Product, Variant
@@ -56,12 +58,13 @@ from omnia.customers.models import (
 )
 from omnia.demo import data
 from omnia.inventory import actions as inventory_actions
-from omnia.inventory.models import Feed, Location, StockLevel, StockMove
-from omnia.orders.models import Order, OrderLine
+from omnia.inventory.models import Feed, Location, Reservation, StockLevel, StockMove
+from omnia.orders.models import KaspiAccount, KaspiOrder, Order, OrderLine, Payment, Return, ReturnLine, StatusChange
 
 BATCH_SIZE = 2000
 HISTORY_DAYS = 548  # 18 months
 OPENING_STOCK_REASON = "Demo opening stock"
+REPLENISHMENT_REASON = data.REPLENISHMENT_REASON
 VIBER_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 DUPLICATE_SHARE = 0.02  # people who also have a second card (the merge and suggestion demos)
 SECOND_CARD_KINDS = ("whatsapp", "email", "whatsapp", "email", "phone")
@@ -78,6 +81,16 @@ URL_SAFE = ALPHANUMERIC + "-_"
 # The inbox's last conversations are live work: (state, weight). "new": nobody answered yet (unassigned);
 # "waiting": answered, then the customer wrote again; "pending": answered, waiting for the customer.
 OPEN_STATES = (("new", 30), ("waiting", 50), ("pending", 20))
+# Paid before the goods are handed over (else paid on delivery or at the pick-up counter).
+PREPAID_METHODS = frozenset({"card_online", "kaspi_pay", "kaspi_red", "bank_transfer"})
+HANDOVER_METHODS = ("cash_in_store", "card_terminal")  # paying for a pick-up at the counter
+# An order in these statuses holds its stock reserved where its lines are sourced.
+RESERVING = frozenset({"new", "confirmed", "paid", "picking", "ready"})
+# Handed over, not completed yet: the reservation was consumed (sold) when the goods left.
+HANDED_OVER = frozenset({"shipped", "delivered", "picked_up"})
+# A chat order the customer then repeats by phone: the possible duplicates an operator confirms or merges.
+REPEATED_FROM = frozenset({"instagram", "telegram", "webchat"})
+CHAT_SOURCES = frozenset({"webchat", "telegram", "whatsapp", "instagram", "email"})
 
 
 @dataclass(frozen=True)
@@ -127,7 +140,9 @@ class DemoPlan:
     sold_out: list[int] = field(default_factory=list)  # variants out everywhere, with a supply due
     customers: list[dict[str, Any]] = field(default_factory=list)
     identities: list[dict[str, Any]] = field(default_factory=list)  # "customer": index
-    orders: list[dict[str, Any]] = field(default_factory=list)  # "customer", "location": index or None
+    # "customer", "location", "conversation", "possible_duplicate_of": index or None; "history": [(status, at,
+    # why)]; "handover": when its goods left the shelf; "payments": indexes; "kaspi": the KaspiOrder or None
+    orders: list[dict[str, Any]] = field(default_factory=list)
     lines: list[dict[str, Any]] = field(default_factory=list)  # "order", "variant", "location": index
     tags: list[str] = field(default_factory=list)
     customer_tags: list[tuple[int, int]] = field(default_factory=list)  # (customer, tag)
@@ -139,6 +154,11 @@ class DemoPlan:
     channels: list[dict[str, Any]] = field(default_factory=list)  # "credentials": the secrets, in clear
     conversations: list[dict[str, Any]] = field(default_factory=list)  # "customer", "channel": index
     messages: list[dict[str, Any]] = field(default_factory=list)  # "conversation": index
+    payments: list[dict[str, Any]] = field(default_factory=list)  # "order": index
+    # "order", "location", "replacement": index; "lines": [(line, quantity)]; "refund": a payment or None
+    returns: list[dict[str, Any]] = field(default_factory=list)
+    reservations: list[dict[str, Any]] = field(default_factory=list)  # "line", "variant", "location": index
+    moves: list[dict[str, Any]] = field(default_factory=list)  # the stock ledger; "reservation": index or None
 
 
 def load_demo(*, size: str, seed: int) -> None:
@@ -181,7 +201,7 @@ def _stock_in_motion(plan: DemoPlan, *, seed: int) -> None:
             reference=f"ПН-{rng.randint(1000, 9999)}",
         )
     at_warehouse = list(
-        StockLevel.objects.filter(location=warehouse, on_hand__gte=10)
+        StockLevel.objects.filter(location=warehouse, on_hand__gte=F("reserved") + 10)
         .order_by("variant_id")
         .values_list("variant_id", flat=True)
     )
@@ -200,7 +220,7 @@ def _stock_in_motion(plan: DemoPlan, *, seed: int) -> None:
             inventory_actions.check_ship_transfer(actor=None, transfer=transfer)
     customers = list(Customer.objects.order_by("pk").values_list("pk", flat=True)[:200])
     in_stores = list(
-        StockLevel.objects.filter(location__in=stores, on_hand__gte=2)
+        StockLevel.objects.filter(location__in=stores, on_hand__gte=F("reserved") + 2)
         .order_by("pk")
         .values_list("variant_id", "location_id")[:500]
     )
@@ -238,6 +258,41 @@ def assign_demo_inbox(*, operator_id: int) -> None:
     Conversation.objects.filter(assignee__isnull=True, pk__in=replies.values("conversation_id")).update(
         assignee_id=operator_id
     )
+
+
+@transaction.atomic
+def assign_demo_staff(*, operator_id: int, clerk_id: int, manager_id: int, clerk_store_id: int | None) -> None:
+    """Credit the demo logins with the orders' history (created after the shop is loaded, like the inbox's).
+
+    The operator places the phone and chat orders and confirms, charges or cancels the orders that come in
+    remotely; the clerk sells at their store's till and hands out, takes back and completes there; the
+    manager has the warehouse pick and ship. What the customer, Kaspi.kz or the system did has no actor.
+    """
+    remote = ["phone", *sorted(CHAT_SOURCES)]
+    at_clerk_store = Q(order__location_id=clerk_store_id)
+    history = StatusChange.objects.filter(actor__isnull=True)
+    Order.objects.filter(placed_by__isnull=True, source__in=remote).update(placed_by_id=operator_id)
+    history.filter(new=Order.Status.NEW, order__source__in=remote).update(actor_id=operator_id)
+    if clerk_store_id is not None:
+        Order.objects.filter(placed_by__isnull=True, source="store", location_id=clerk_store_id).update(
+            placed_by_id=clerk_id
+        )
+        history.filter(at_clerk_store, order__source="store").update(actor_id=clerk_id)
+        history.filter(
+            at_clerk_store,
+            new__in=[Order.Status.PICKING, Order.Status.READY, Order.Status.PICKED_UP, Order.Status.COMPLETED],
+            order__fulfillment=Order.Fulfillment.PICKUP,
+        ).update(actor_id=clerk_id)
+        Return.objects.filter(actor__isnull=True, location_id=clerk_store_id).update(actor_id=clerk_id)
+        history.filter(new=Order.Status.RETURNED, order__returns__location_id=clerk_store_id).update(actor_id=clerk_id)
+    history = StatusChange.objects.filter(actor__isnull=True)
+    history.filter(
+        new__in=[Order.Status.CONFIRMED, Order.Status.PAID, Order.Status.CANCELLED], order__source__in=[*remote, "web"]
+    ).update(actor_id=operator_id)
+    history.filter(new=Order.Status.CANCELLED, order__source__in=["kaspi", "satu", "api"]).update(actor_id=operator_id)
+    history.filter(new__in=[Order.Status.PICKING, Order.Status.SHIPPED]).update(actor_id=manager_id)
+    Return.objects.filter(actor__isnull=True).update(actor_id=manager_id)
+    history.filter(new=Order.Status.RETURNED).update(actor_id=manager_id)
 
 
 def build_demo(*, size: str, seed: int, now: dt.datetime) -> DemoPlan:
@@ -322,6 +377,7 @@ class _Builder:
         self._locations()
         self._catalog()
         self._stock()
+        self._sold_out()  # before the orders: what open orders reserve is really there
         self._customers()
         self._orders()
         self._second_cards()
@@ -331,8 +387,9 @@ class _Builder:
         self._timeline()
         self._channels()
         self._conversations()
+        self._link_conversations()
         self._counters()
-        self._sold_out()
+        self._stock_history()
         return self.plan
 
     def _sold_out(self) -> None:
@@ -636,6 +693,13 @@ class _Builder:
         return (day.month == 11 and day.day >= 15) or day.month == 12 or (day.month == 1 and day.day <= 7)
 
     def _orders(self) -> None:
+        """18 months of orders through every channel, each with its whole life: how it is handed over
+        (take-away, pick-up, delivery), where every line is sourced, its status history, payments,
+        cancellations, returns and exchanges, and the Kaspi.kz record of marketplace orders.
+
+        Orders older than their hand-over are settled; the recent ones are wherever their history has
+        got to by now, and those not handed over yet hold a reservation of stock that is really there.
+        """
         rng, plan = self.rng, self.plan
         locations = plan.locations
         stores = [i for i, loc in enumerate(locations) if loc["kind"] == "store"]
@@ -644,12 +708,21 @@ class _Builder:
             self.stores_in.setdefault(locations[i]["city"], []).append(i)
         store_cum = _cumulative([rng.uniform(0.6, 1.6) for _ in stores])
         warehouses = [i for i, loc in enumerate(locations) if loc["kind"] == "warehouse"]
-        warehouse_in = {locations[i]["city"]: i for i in reversed(warehouses)}
-        main_warehouse = warehouses[0]
-        pickup_in: dict[str, list[int]] = {}
+        self.warehouse_in = {locations[i]["city"]: i for i in reversed(warehouses)}
+        self.warehouses = warehouses
+        self.pickup_in: dict[str, list[int]] = {}
+        self.kaspi_points_in: dict[str, list[int]] = {}
         for i, loc in enumerate(locations):
             if loc["offers_pickup"]:
-                pickup_in.setdefault(loc["city"], []).append(i)
+                self.pickup_in.setdefault(loc["city"], []).append(i)
+                if loc["kaspi_point_id"]:
+                    self.kaspi_points_in.setdefault(loc["city"], []).append(i)
+        self.return_places = [i for i in stores if locations[i]["accepts_returns"]]
+        self.held = {(variant, location) for variant, location, quantity in plan.stock if quantity > 0}
+        self.free = {(variant, location): quantity for variant, location, quantity in plan.stock}
+        self.by_product: dict[int, list[int]] = {}
+        for i, variant in enumerate(plan.variants):
+            self.by_product.setdefault(variant["product"], []).append(i)
 
         customers = plan.customers
         all_customers = list(range(len(customers)))
@@ -662,8 +735,6 @@ class _Builder:
             for city, members in by_city.items()
         }
 
-        variants = plan.variants
-        variant_ids = list(range(len(variants)))
         normal_cum = _cumulative(
             [w * (0.5 if s else 1.0) for w, s in zip(self.variant_weight, self.variant_seasonal, strict=True)]
         )
@@ -679,8 +750,12 @@ class _Builder:
         days = [self.start + dt.timedelta(days=i) for i in range(HISTORY_DAYS)]
         intensity = [self._day_intensity(day, i, len(days)) for i, day in enumerate(days)]
         scale = self.size.orders / sum(intensity)
-        numbers: dict[int, int] = {}
-        kaspi_id = 310_000_000
+        self.numbers: dict[int, int] = {}
+        self.kaspi_code = 310_000_000
+        self.pending: list[tuple[dt.datetime, int, dict[str, Any]]] = []  # exchanges, repeated orders: by time
+        self.pending_seq = itertools.count()
+        self.twins = 0
+        self.twin_of: dict[int, int] = {}  # the repeated order → the first one
 
         for day, level in zip(days, intensity, strict=True):
             expected = level * scale
@@ -696,88 +771,523 @@ class _Builder:
             line_cum = holiday_cum if holiday else normal_cum
             discount_chance = 0.22 if holiday or (day.month == 3 and day.day <= 8) else 0.08
             for placed in times:
-                age_days = (self.local_now - placed).total_seconds() / 86400
+                self._flush_pending(until=placed)
                 source = rng.choices(sources, cum_weights=source_cum)[0]
                 customer: int | None
-                sourced_from: int
                 if source == "store":
-                    location = stores[bisect_right(store_cum, rng.random() * store_cum[-1])]
-                    pool = city_pool.get(locations[location]["city"])
+                    store = stores[bisect_right(store_cum, rng.random() * store_cum[-1])]
+                    pool = city_pool.get(locations[store]["city"])
                     if pool is None or rng.random() < 0.35:
                         customer = None  # a walk-in sale without a customer card
                     else:
                         customer = rng.choices(pool[0], cum_weights=pool[1])[0]
-                    sourced_from = location
-                    status = "returned" if age_days > 2 and rng.random() < 0.02 else "completed"
-                    delivery = False
+                    city = str(locations[store]["city"])
+                    if customer is not None and rng.random() < 0.12:
+                        # The endless aisle: sold at the till, delivered home from the warehouse.
+                        how: tuple[str, int | None, list[int]] = ("delivery", store, self._warehouses_for(city))
+                    else:
+                        how = ("takeaway", store, [store])
                 else:
                     customer = rng.choices(all_customers, cum_weights=customer_cum)[0]
-                    city = customers[customer]["city"]
-                    nearest_warehouse = warehouse_in.get(city, main_warehouse)
-                    if city in pickup_in and rng.random() < 0.4:
-                        location = rng.choice(pickup_in[city])
-                        sourced_from = nearest_warehouse if locations[location]["kind"] == "pickup" else location
-                        delivery = False
-                    else:
-                        location = sourced_from = nearest_warehouse
-                        delivery = True
-                    status = self._status(age_days, delivery=delivery)
-
-                yy = placed.year % 100
-                numbers[yy] = numbers.get(yy, 0) + 1
-                external_id = ""
-                if source == "kaspi":
-                    kaspi_id += rng.randint(1, 97)
-                    external_id = str(kaspi_id)
-                order = len(plan.orders)
-                total = 0
-                n_lines = rng.choices((1, 2, 3, 4), weights=(55, 28, 12, 5))[0]
-                picked = rng.choices(variant_ids, cum_weights=line_cum, k=n_lines)
-                for variant in dict.fromkeys(picked):  # distinct, in drawn order
-                    quantity = rng.choices((1, 2, 3, 4), weights=(80, 13, 5, 2))[0]
-                    price = variants[variant]["price"]
-                    discount = 0
-                    if rng.random() < discount_chance:
-                        percent = rng.choice((5, 10, 15, 20))
-                        discount = price * quantity * percent // 1000 * 10
-                    total += price * quantity - discount
-                    plan.lines.append(
-                        {
-                            "order": order,
-                            "variant": variant,
-                            "quantity": quantity,
-                            "unit_price": price,
-                            "discount": discount,
-                            "location": sourced_from,
-                        }
-                    )
-                comment = rng.choice(data.ORDER_COMMENTS) if source != "store" and rng.random() < 0.06 else ""
-                plan.orders.append(
-                    {
-                        "number": f"A-{yy:02d}{numbers[yy]:04d}",
-                        "customer": customer,
-                        "source": source,
-                        "external_id": external_id,
-                        "status": status,
-                        "location": location,
-                        "total": total,
-                        "comment": comment,
-                        "placed_at": placed,
-                    }
+                    city = str(customers[customer]["city"])
+                    how = self._fulfilment(source, city)
+                fulfillment, location, sourcing = how
+                self._order(
+                    placed=placed,
+                    source=source,
+                    customer=customer,
+                    fulfillment=fulfillment,
+                    location=location,
+                    sourcing=sourcing,
+                    city=city,
+                    line_cum=line_cum,
+                    discount_chance=discount_chance,
                 )
+        self._flush_pending(until=self.local_now)
 
-    def _status(self, age_days: float, *, delivery: bool) -> str:
+    def _warehouses_for(self, city: str) -> list[int]:
+        """The warehouses in the order they ship to `city`: the city's own first."""
+        near = self.warehouse_in.get(city)
+        return ([near] if near is not None else []) + [i for i in self.warehouses if i != near]
+
+    def _fulfilment(self, source: str, city: str) -> tuple[str, int | None, list[int]]:
+        """(fulfilment, the location handing it out or None, where to source lines, best first)."""
+        rng, locations = self.rng, self.plan.locations
+        if source == "kaspi":
+            points = self.kaspi_points_in.get(city)
+            if points and rng.random() < 0.55:
+                point = rng.choice(points)  # Kaspi sold it from the point's stock: taken there
+                return "pickup", point, [point]
+            point = self._warehouses_for(city)[0]
+            return "delivery", point, [point]  # Kaspi's courier collects it from the warehouse
+        places = self.pickup_in.get(city)
+        if places and rng.random() < 0.4:
+            place = rng.choice(places)
+            holds = [place] if locations[place]["kind"] == "store" else []
+            return "pickup", place, holds + self._warehouses_for(city)
+        return "delivery", None, self._warehouses_for(city)
+
+    def _flush_pending(self, *, until: dt.datetime) -> None:
+        """Place the orders that were due by `until` (exchanges at a return, an order repeated in another channel)."""
+        while self.pending and self.pending[0][0] <= until:
+            _at, _seq, order = heapq.heappop(self.pending)
+            self._order(**order)
+
+    def _number(self, placed: dt.datetime) -> str:
+        yy = placed.year % 100
+        self.numbers[yy] = self.numbers.get(yy, 0) + 1
+        return f"A-{yy:02d}{self.numbers[yy]:04d}"
+
+    def _draw_lines(
+        self, *, line_cum: Sequence[float], discount_chance: float, sourcing: list[int], reserve: bool
+    ) -> list[dict[str, Any]]:
+        """1–4 distinct lines, each sourced at the first location that has it; an order still to hand over
+        takes only what is available there now (another item is drawn when it is not)."""
+        rng, variants = self.rng, self.plan.variants
+        variant_ids = range(len(variants))
+        lines: list[dict[str, Any]] = []
+        n_lines = rng.choices((1, 2, 3, 4), cum_weights=(55, 83, 95, 100))[0]
+        picked = rng.choices(variant_ids, cum_weights=line_cum, k=n_lines)
+        for variant in dict.fromkeys(picked):  # distinct, in drawn order
+            quantity = rng.choices((1, 2, 3, 4), cum_weights=(80, 93, 98, 100))[0]
+            source: int | None = None
+            for _attempt in range(25):
+                if reserve:
+                    source = next((loc for loc in sourcing if self.free.get((variant, loc), 0) >= quantity), None)
+                else:
+                    source = next((loc for loc in sourcing if (variant, loc) in self.held), sourcing[-1])
+                if source is not None and all(line["variant"] != variant for line in lines):
+                    break
+                source = None
+                variant = rng.choices(variant_ids, cum_weights=line_cum)[0]
+                quantity = 1
+            if source is None:
+                continue
+            price = variants[variant]["price"]
+            discount = 0
+            if rng.random() < discount_chance:
+                percent = rng.choice((5, 10, 15, 20))
+                discount = price * quantity * percent // 1000 * 10
+            lines.append(
+                {
+                    "variant": variant,
+                    "quantity": quantity,
+                    "unit_price": price,
+                    "discount": discount,
+                    "location": source,
+                }
+            )
+        return lines
+
+    def _working(self, at: dt.datetime) -> dt.datetime:
+        """`at` (shop time), or when the shop is next at work (10:00–21:00) if it falls outside."""
+        if 10 <= at.hour < 21:
+            return at
+        day = at.date() + dt.timedelta(days=1 if at.hour >= 21 else 0)
+        second = int(self.rng.random() * 5400)  # within the first hour and a half
+        return dt.datetime.combine(day, dt.time(10 + second // 3600, second // 60 % 60, second % 60), self.tz)
+
+    def _later(self, at: dt.datetime, low: float, high: float) -> dt.datetime:
+        """Between `low` and `high` minutes after `at`, to the second."""
+        return at + dt.timedelta(seconds=int(60 * (low + (high - low) * self.rng.random())))
+
+    def _after(self, at: dt.datetime, low: int, high: int) -> dt.datetime:
+        """Between `low` and `high` minutes after `at` (shop time), in working hours."""
+        return self._working(at + dt.timedelta(seconds=int(60 * (low + (high - low) * self.rng.random()))))
+
+    def _pick(self, options: Sequence[tuple[str, float]]) -> str:
+        """One of the options' names, by their weights (a zero weight is never picked)."""
+        left = self.rng.random() * sum(weight for _, weight in options)
+        for name, weight in options:
+            left -= weight
+            if left < 0:
+                return name
+        return next(name for name, weight in reversed(options) if weight)
+
+    def _method(self, source: str, fulfillment: str, total: int) -> str:
         rng = self.rng
-        underway = "shipped" if delivery else "ready"
-        if age_days < 1:
-            options: tuple[tuple[str, int], ...] = (("new", 45), ("confirmed", 45), ("cancelled", 10))
-        elif age_days < 3:
-            options = (("confirmed", 25), (underway, 60), ("completed", 8), ("cancelled", 7))
-        elif age_days < 7:
-            options = ((underway, 25), ("completed", 68), ("cancelled", 7))
+        if source == "store":
+            if fulfillment == "takeaway":
+                options: tuple[tuple[str, int], ...] = (("cash_in_store", 35), ("card_terminal", 40), ("kaspi_pay", 25))
+            else:
+                options = (("card_terminal", 55), ("kaspi_pay", 45))  # paid at the till, delivered later
+        elif source == "kaspi":
+            options = (("kaspi_pay", 70), ("kaspi_red", 30))
         else:
-            options = (("completed", 92), ("cancelled", 6), ("returned", 2))
-        return rng.choices([s for s, _ in options], weights=[w for _, w in options])[0]
+            on_handover = "cash_on_delivery" if fulfillment == "delivery" else rng.choice(HANDOVER_METHODS)
+            if source in ("web", "satu", "api"):
+                options = (("card_online", 65), (on_handover, 25), ("kaspi_pay", 10))
+            else:
+                big = 25 if total >= 150_000 else 0
+                options = (("kaspi_pay", 40), ("card_online", 20), (on_handover, 30), ("bank_transfer", big))
+        return self._pick(options)
+
+    def _life(
+        self,
+        *,
+        placed: dt.datetime,
+        source: str,
+        fulfillment: str,
+        method: str,
+        same_city: bool,
+        repeated: bool,
+        exchange: bool,
+    ) -> tuple[list[tuple[str, dt.datetime, str]], dt.datetime | None, dt.datetime | None]:
+        """The order's history as it would have happened: [(status, when, why)], when it was paid and when
+        its goods left the shelf (None: not yet). Steps still in the future are not there yet; a few orders
+        are cancelled on the way."""
+        rng = self.rng
+        first = ("new", placed, f"placed via {source}")
+        if repeated:
+            return [first], None, None  # left for an operator to confirm or merge
+        if fulfillment == "takeaway":
+            done = self._later(placed, 1, 9)
+            if not exchange and rng.random() < 0.01:
+                steps = [first, ("cancelled", done, "Покупатель передумал на кассе")]
+            else:
+                steps = [first, ("completed", done, "")]
+            steps = [s for s in steps if s[1] <= self.now]
+            sold = steps[-1][1] if steps[-1][0] == "completed" else None
+            return steps, sold, sold
+        kaspi = source == "kaspi"
+        at_till = source == "store"  # the endless aisle: paid at the till, delivered later
+        prepaid = at_till or method in PREPAID_METHODS
+        if kaspi:
+            confirmed = self._after(placed, 1, 4)
+        elif at_till:
+            confirmed = self._later(placed, 1, 3)
+        else:  # an operator gets to it within minutes, or hours on a busy day, or the next day
+            confirmed = self._after(placed, 3, 20 if rng.random() < 0.4 else rng.choice((120, 600, 1440)))
+        planned: list[tuple[str, dt.datetime, str]] = [
+            first,
+            ("confirmed", confirmed, "accepted at Kaspi.kz" if kaspi else ""),
+        ]
+        last = confirmed
+        if prepaid:
+            if method == "bank_transfer":
+                last = self._after(confirmed, 1200, 1800)
+            else:
+                last = self._later(confirmed, 1, 2 if at_till else 20)
+            planned.append(("paid", last, ""))
+        if last.hour < 16 and rng.random() < 0.6:
+            picking = self._after(last, 30, 180)
+        else:  # the next morning, or the day after when the stock comes from another location
+            picking = self._after(last, 720, rng.choice((900, 2400)))
+        planned.append(("picking", picking, ""))
+        if fulfillment == "delivery":
+            shipped = self._after(picking, 60, 240)
+            delivered = self._after(shipped, 240, 1800) if same_city else self._after(shipped, 1440, 4 * 1440)
+            planned += [
+                ("shipped", shipped, ""),
+                ("delivered", delivered, ""),
+                ("completed", self._after(delivered, 600, 1500), ""),
+            ]
+            leaves, cash = "shipped", "delivered"
+        else:
+            ready = self._after(picking, 30, 180) if same_city else self._after(picking, 1440, 3 * 1440)
+            picked = self._after(ready, 60, rng.choice((240, 1440, 3 * 1440, 4 * 1440)))
+            completed = self._later(picked, 1, 5)
+            planned += [("ready", ready, ""), ("picked_up", picked, ""), ("completed", completed, "")]
+            leaves = cash = "picked_up"
+        if not exchange and rng.random() < 0.05:
+            options = [r for r in data.CANCEL_REASONS if fulfillment == "pickup" or r[2] != "ready"]
+            reason, _weight, after = rng.choices(options, weights=[r[1] for r in options])[0]
+            position = next(i for i, step in enumerate(planned) if step[0] == after)
+            wait = (3 * 1440, 5 * 1440) if after == "ready" else (10, 180)
+            planned = [*planned[: position + 1], ("cancelled", self._after(planned[position][1], *wait), reason)]
+        steps = [s for s in planned if s[1] <= self.now]
+        when = {status: at for status, at, _ in steps}
+        return steps, when.get("paid" if prepaid else cash), when.get(leaves)
+
+    def _order(
+        self,
+        *,
+        placed: dt.datetime,
+        source: str,
+        customer: int | None,
+        fulfillment: str,
+        location: int | None,
+        sourcing: list[int],
+        city: str,
+        line_cum: Sequence[float] = (),
+        discount_chance: float = 0.0,
+        lines: list[dict[str, Any]] | None = None,
+        comment: str = "",
+        repeats: int | None = None,
+        exchange_for: int | None = None,
+    ) -> int | None:
+        """One order with its lines, history, payments, stock, Kaspi record, return; its index (None: no line)."""
+        rng, plan = self.rng, self.plan
+        age_days = (self.now - placed).total_seconds() / 86400
+        if lines is None:
+            # Whether it is still to hand over decides if its stock must be there now: settle the life first.
+            probe = self._draw_lines(
+                line_cum=line_cum, discount_chance=discount_chance, sourcing=sourcing, reserve=False
+            )
+            method_total = sum(line["unit_price"] * line["quantity"] - line["discount"] for line in probe)
+        else:
+            probe = lines
+            method_total = sum(line["unit_price"] * line["quantity"] - line["discount"] for line in lines)
+        method = self._method(source, fulfillment, method_total)
+        same_city = city == plan.locations[sourcing[0]]["city"]
+        steps, paid_at, handover = self._life(
+            placed=placed, source=source, fulfillment=fulfillment, method=method, same_city=same_city,
+            repeated=repeats is not None, exchange=exchange_for is not None,
+        )  # fmt: skip
+        status = steps[-1][0]
+        open_ = status in RESERVING
+        if open_ and lines is None:
+            probe = self._draw_lines(
+                line_cum=line_cum, discount_chance=discount_chance, sourcing=sourcing, reserve=True
+            )
+        elif open_ and lines is not None:
+            for line in lines:
+                if self.free.get((line["variant"], line["location"]), 0) < line["quantity"]:
+                    return None  # the repeat finds no stock left: it never happened
+        if not probe:
+            return None
+        index = len(plan.orders)
+        first_line = len(plan.lines)
+        total = 0
+        for line in probe:
+            total += line["unit_price"] * line["quantity"] - line["discount"]
+            plan.lines.append({**line, "order": index})
+            if open_:
+                self.free[(line["variant"], line["location"])] -= line["quantity"]
+        external_id = kaspi = ""
+        if source == "kaspi":
+            self.kaspi_code += rng.randint(1, 97)
+            kaspi = str(self.kaspi_code)
+            external_id = base64.b64encode(f"{kaspi}:{rng.getrandbits(24):06X}".encode()).decode()
+        if not comment and source != "store" and rng.random() < 0.06:
+            comment = rng.choice(data.ORDER_COMMENTS)
+        if source == "kaspi":
+            comment = f"Kaspi.kz {kaspi}"
+        plan.orders.append(
+            {
+                "number": self._number(placed),
+                "customer": customer,
+                "source": source,
+                "external_id": external_id,
+                "status": status,
+                "location": location,
+                "total": total,
+                "comment": comment,
+                "placed_at": placed,
+                "fulfillment": fulfillment,
+                "delivery_address": {},  # filled from the customer's addresses (see _addresses)
+                "conversation": None,  # linked once the conversations exist (see _link_conversations)
+                "possible_duplicate_of": repeats,
+                "history": steps,
+                "handover": handover,
+                "kaspi": None,
+                "lines": (first_line, len(plan.lines)),
+            }
+        )
+        order = plan.orders[-1]
+        if repeats is not None:
+            self.twin_of[index] = repeats
+        self._payments(index, method=method, placed=placed, paid_at=paid_at, steps=steps, exchange_for=exchange_for)
+        if exchange_for is not None:
+            exchanged = next(r for r in reversed(plan.returns) if r["order"] == exchange_for)
+            exchanged["replacement"] = index
+        elif handover is not None and status == "completed" and customer is not None and age_days > 3:
+            self._maybe_return(index, handover=handover, city=city)
+        if source == "kaspi":
+            order["kaspi"] = self._kaspi_record(
+                kaspi, external_id, order["status"], placed, fulfillment, order["history"]
+            )
+        if (
+            repeats is None
+            and customer is not None
+            and source in REPEATED_FROM
+            and status not in ("cancelled", "returned")
+            and age_days < 5
+            and self.twins < (12 if self.size.large_network else 6)
+            and rng.random() < 0.5
+        ):
+            self.twins += 1
+            at = self._later(placed, 8, 50)
+            if at < self.now and at.hour < 22:
+                repeat = {
+                    "placed": at,
+                    "source": "phone",
+                    "customer": customer,
+                    "fulfillment": fulfillment,
+                    "location": location,
+                    "sourcing": sourcing,
+                    "city": city,
+                    "lines": [{k: v for k, v in line.items() if k != "order"} for line in probe],
+                    "repeats": index,
+                }
+                heapq.heappush(self.pending, (at, next(self.pending_seq), repeat))
+        return index
+
+    def _payments(
+        self,
+        order: int,
+        *,
+        method: str,
+        placed: dt.datetime,
+        paid_at: dt.datetime | None,
+        steps: list[tuple[str, dt.datetime, str]],
+        exchange_for: int | None,
+    ) -> None:
+        """Paid orders have payments summing to their total; unpaid ones a pending payment; a cancelled
+        order paid already is refunded, one not paid by card or Kaspi shows the failed attempt."""
+        rng, plan = self.rng, self.plan
+        row = plan.orders[order]
+        total, status = row["total"], row["status"]
+        prepaid = method in PREPAID_METHODS
+        created = placed if prepaid or method in ("cash_on_delivery",) else (paid_at or placed)
+        if method == "bank_transfer":
+            created = steps[1][1] if len(steps) > 1 else placed  # the invoice goes out once confirmed
+        reference = ""
+        if method in ("card_online",):
+            reference = f"pay_{rng.getrandbits(48):012x}"
+        elif method in ("kaspi_pay", "kaspi_red"):
+            reference = (
+                row["comment"].removeprefix("Kaspi.kz ")
+                if row["source"] == "kaspi"
+                else str(rng.randint(10**9, 10**10 - 1))
+            )
+        elif method == "bank_transfer":
+            reference = f"П/п №{rng.randint(100, 9999)}"
+        if exchange_for is not None:
+            reference = f"exchange:{plan.orders[exchange_for]['number']}"
+        first = len(plan.payments)
+        if status == "cancelled":
+            if paid_at is not None:
+                plan.payments.append(
+                    {"order": order, "method": method, "amount": total, "status": "paid", "reference": reference,
+                     "created_at": created}
+                )  # fmt: skip
+                plan.payments.append(
+                    {"order": order, "method": method, "amount": total, "status": "refunded", "reference": reference,
+                     "created_at": steps[-1][1]}
+                )  # fmt: skip
+            elif prepaid and method != "bank_transfer":
+                plan.payments.append(
+                    {"order": order, "method": method, "amount": total, "status": "failed", "reference": reference,
+                     "created_at": created}
+                )  # fmt: skip
+        else:
+            plan.payments.append(
+                {
+                    "order": order,
+                    "method": method,
+                    "amount": total,
+                    "status": "paid" if paid_at is not None else "pending",
+                    "reference": reference,
+                    "created_at": min(created, paid_at) if paid_at is not None else created,
+                }
+            )
+        row["payments"] = list(range(first, len(plan.payments)))
+
+    def _kaspi_record(
+        self, code: str, kaspi_id: str, status: str, placed: dt.datetime, fulfillment: str,
+        steps: list[tuple[str, dt.datetime, str]],
+    ) -> dict[str, Any]:  # fmt: skip
+        """What the Kaspi.kz poll recorded for the order: its state and status there, what it was told."""
+        kaspi_delivery = fulfillment == "delivery"
+        live = "KASPI_DELIVERY" if kaspi_delivery else "PICKUP"
+        state, kaspi_status, pushed = live, "ACCEPTED_BY_MERCHANT", "ACCEPTED_BY_MERCHANT"
+        if status in ("completed", "picked_up", "delivered"):
+            state, kaspi_status = "ARCHIVE", "COMPLETED"
+        elif status == "returned":
+            state, kaspi_status = "ARCHIVE", "RETURNED"
+        elif status == "cancelled":
+            state, kaspi_status, pushed = "ARCHIVE", "CANCELLED", "CANCELLED"
+        elif status in ("ready", "shipped") and kaspi_delivery:
+            pushed = "ASSEMBLE"
+        return {
+            "kaspi_id": kaspi_id,
+            "code": code,
+            "state": state,
+            "status": kaspi_status,
+            "kaspi_delivery": kaspi_delivery,
+            "created_on_kaspi": placed - dt.timedelta(seconds=self.rng.randint(20, 90)),
+            "outcome": "accepted",
+            "pushed_status": pushed,
+            "updated_at": steps[-1][1],
+        }
+
+    def _maybe_return(self, order: int, *, handover: dt.datetime, city: str) -> None:
+        """~2.5% of handed-over orders come back within two weeks, often at another store; a quarter of
+        the returns are exchanges for another size or colour of the same product."""
+        rng, plan = self.rng, self.plan
+        if rng.random() >= 0.025 or not self.return_places:
+            return
+        row = plan.orders[order]
+        at = self._working(handover + dt.timedelta(days=rng.randint(1, 14), minutes=rng.randint(0, 600)))
+        completed_at = row["history"][-1][1]
+        if at <= completed_at or at >= self.now - dt.timedelta(minutes=30):
+            return
+        home = self.stores_in.get(city) or self.return_places
+        sold_at = row["location"] if row["location"] in self.return_places else None
+        if sold_at is not None and rng.random() < 0.7:
+            place = sold_at
+        else:
+            others = [s for s in home if s != sold_at] or self.return_places
+            place = rng.choice(others)
+        lines = list(range(*row["lines"]))
+        reason = rng.choices([r for r, _ in data.RETURN_REASONS], weights=[w for _, w in data.RETURN_REASONS])[0]
+        full = (len(lines) == 1 and plan.lines[lines[0]]["quantity"] == 1) or rng.random() < 0.55
+        back = [(i, plan.lines[i]["quantity"]) for i in lines] if full else [(lines[-1], 1)]
+        value = sum(
+            (plan.lines[i]["unit_price"] * plan.lines[i]["quantity"] - plan.lines[i]["discount"])
+            * q
+            // plan.lines[i]["quantity"]
+            for i, q in back
+        )
+        record: dict[str, Any] = {
+            "order": order,
+            "location": place,
+            "reason": reason,
+            "at": at,
+            "lines": back,
+            "refund": None,
+            "replacement": None,
+        }
+        first_line = plan.lines[back[0][0]]
+        siblings = [
+            v for v in self.by_product[plan.variants[first_line["variant"]]["product"]] if v != first_line["variant"]
+        ]
+        exchange = bool(siblings) and reason.startswith("Не подошёл") and rng.random() < 0.6
+        if exchange:
+            variant = rng.choice(siblings)
+            price = plan.variants[variant]["price"]
+            heapq.heappush(
+                self.pending,
+                (
+                    at,
+                    next(self.pending_seq),
+                    {
+                        "placed": at + dt.timedelta(minutes=rng.randint(2, 10)),
+                        "source": "store",
+                        "customer": row["customer"],
+                        "fulfillment": "takeaway",
+                        "location": place,
+                        "sourcing": [place],
+                        "city": city,
+                        "lines": [
+                            {"variant": variant, "quantity": 1, "unit_price": price, "discount": 0, "location": place}
+                        ],
+                        "comment": f"Exchange for order {row['number']}",
+                        "exchange_for": order,
+                    },
+                ),
+            )
+        else:
+            method = plan.payments[row["payments"][0]]["method"] if row["payments"] else "cash_in_store"
+            if method == "cash_on_delivery":
+                method = "cash_in_store"
+            record["refund"] = {"method": method, "amount": value, "created_at": at}
+        record["index"] = len(plan.returns)
+        plan.returns.append(record)
+        if full:
+            row["status"] = "returned"
+            row["history"].append(("returned", at, reason))
 
     # Second cards -----------------------------------------------------------------------------------
 
@@ -810,6 +1320,9 @@ class _Builder:
                 moved = [i for i in mine if plan.orders[i]["source"] in ("web", "email") and rng.random() < 0.6]
             else:
                 moved = mine[(len(mine) + 1) // 2 :] if len(mine) >= 2 else []
+                # An order repeated in another channel stays with the card of the first: the same customer.
+                repeated = {self.twin_of.get(i, i) for i in moved}
+                moved = [i for i in mine if self.twin_of.get(i, i) in repeated]
             index = len(plan.customers)
             plan.customers.append(card)
             self.female.append(self.female[first])
@@ -1092,32 +1605,48 @@ class _Builder:
             customer["updated_at"] = updated
 
     def _addresses(self) -> None:
-        """1–2 addresses in their city for customers who had an order delivered (shipped from a warehouse)."""
+        """1–2 addresses in their city for customers who had an order delivered; each delivery goes to one
+        of the addresses the card had when it was placed (mostly the default)."""
         rng, plan = self.rng, self.plan
-        deliveries: dict[int, list[dt.datetime]] = {}
-        for order in plan.orders:
-            if order["customer"] is not None and plan.locations[order["location"]]["kind"] == "warehouse":
-                deliveries.setdefault(order["customer"], []).append(order["placed_at"])
+        deliveries: dict[int, list[int]] = {}
+        for i, order in enumerate(plan.orders):
+            if order["customer"] is not None and order["fulfillment"] == "delivery":
+                deliveries.setdefault(order["customer"], []).append(i)
         for index in sorted(deliveries):
             city = self._home_city(index)
             streets = data.STREETS.get(city, data.GENERIC_STREETS)
-            placed = deliveries[index]
+            placed = [plan.orders[i]["placed_at"] for i in deliveries[index]]
+            mine: list[dict[str, Any]] = []
             for n in range(2 if rng.random() < 0.25 else 1):
                 at = placed[min(n * len(placed) // 2, len(placed) - 1)] - dt.timedelta(minutes=rng.randint(1, 20))
                 house = rng.randint(1, 250)
-                plan.addresses.append(
-                    {
-                        "customer": index,
-                        "label": rng.choice(data.ADDRESS_LABELS) if n == 0 else rng.choice(("Работа", "Мама", "Дача")),
-                        "city": city,
-                        "line": f"{rng.choice(streets)}, {house}" + (rng.choice("абв") if rng.random() < 0.1 else ""),
-                        "apartment": f"кв. {rng.randint(1, 240)}" if rng.random() < 0.7 else "",
-                        "comment": rng.choice(data.ADDRESS_COMMENTS) if rng.random() < 0.2 else "",
-                        "is_default": n == 0,
-                        "created_at": at,
-                    }
-                )
+                address = {
+                    "customer": index,
+                    "label": rng.choice(data.ADDRESS_LABELS) if n == 0 else rng.choice(("Работа", "Мама", "Дача")),
+                    "city": city,
+                    "line": f"{rng.choice(streets)}, {house}" + (rng.choice("абв") if rng.random() < 0.1 else ""),
+                    "apartment": f"кв. {rng.randint(1, 240)}" if rng.random() < 0.7 else "",
+                    "comment": rng.choice(data.ADDRESS_COMMENTS) if rng.random() < 0.2 else "",
+                    "is_default": n == 0,
+                    "created_at": at,
+                }
+                plan.addresses.append(address)
+                mine.append(address)
                 plan.customers[index]["updated_at"] = max(plan.customers[index]["updated_at"], at)
+            for i in deliveries[index]:
+                order = plan.orders[i]
+                known = [a for a in mine if a["created_at"] <= order["placed_at"]] or mine[:1]
+                address = known[0] if len(known) == 1 or rng.random() < 0.75 else known[-1]
+                order["delivery_address"] = {
+                    key: value
+                    for key, value in (
+                        ("city", address["city"]),
+                        ("line1", address["line"]),
+                        ("apartment", address["apartment"]),
+                        ("comment", address["comment"]),
+                    )
+                    if value
+                }
 
     # Timeline and counters ------------------------------------------------------------------------
 
@@ -1156,19 +1685,24 @@ class _Builder:
                     "data": {"number": number, "total": f"{total}.00", "currency": currency},
                 }
             )
-            if order["status"] == "returned":
-                at = min(self.now, order["placed_at"] + dt.timedelta(days=rng.randint(1, 14), hours=rng.randint(0, 6)))
-                plan.timeline.append(
-                    {
-                        "customer": customer,
-                        "at": at,
-                        "kind": TimelineEntry.Kind.RETURN.value,
-                        "channel": "store",
-                        "summary": f"{number}: returned, {_tenge(total)} {currency} refunded",
-                        "ref": ("order", i),
-                        "data": {"number": number, "total": f"{total}.00", "currency": currency},
-                    }
-                )
+        for record in plan.returns:
+            order = plan.orders[record["order"]]
+            number, refund = order["number"], record["refund"]
+            if refund is not None:
+                summary = f"{number}: returned, {_tenge(refund['amount'])} {currency} refunded"
+            else:
+                summary = f"{number}: exchanged for {plan.orders[record['replacement']]['number']}"
+            plan.timeline.append(
+                {
+                    "customer": order["customer"],
+                    "at": record["at"],
+                    "kind": TimelineEntry.Kind.RETURN.value,
+                    "channel": "store",
+                    "summary": summary,
+                    "ref": ("order", record["order"]),
+                    "data": {"number": number, "total": f"{order['total']}.00", "currency": currency},
+                }
+            )
 
         kinds = [k for k, _ in EXTRA_CONTACTS]
         kind_cum = _cumulative([w for _, w in EXTRA_CONTACTS])
@@ -1391,10 +1925,9 @@ class _Builder:
             if topic == "return":
                 variant = next(v for v in self.order_variants[order] if len(self.siblings[v]) > 1)
             else:
-                location = plan.locations[row["location"]]
-                topic = "order_delivery" if location["kind"] == "warehouse" else "order_pickup"
+                topic = "order_delivery" if row["fulfillment"] == "delivery" else "order_pickup"
                 if topic == "order_pickup":
-                    values["store"] = _store_name(location)
+                    values["store"] = _store_name(plan.locations[row["location"]])
         row = plan.variants[variant]
         product = f"{plan.products[row['product']]['name']}, {row['name']}"
         other = rng.choice([v for v in self.siblings[variant] if v != variant])
@@ -1632,6 +2165,94 @@ class _Builder:
             identity["first_seen_at"] = min(identity["first_seen_at"], inbound[0])
             identity["last_seen_at"] = max(identity["last_seen_at"], inbound[-1])
 
+    def _link_conversations(self) -> None:
+        """A chat order came from the customer's conversation in that channel: the latest one started in
+        the month before it, when there is one."""
+        plan = self.plan
+        started: dict[tuple[int, str], list[tuple[dt.datetime, int]]] = {}
+        for i, row in enumerate(plan.conversations):
+            started.setdefault((row["customer"], plan.channels[row["channel"]]["provider"]), []).append(
+                (row["created_at"], i)
+            )
+        for order in plan.orders:
+            if order["source"] not in CHAT_SOURCES or order["customer"] is None:
+                continue
+            chats = started.get((order["customer"], order["source"]))
+            if not chats:
+                continue
+            k = bisect_right(chats, (order["placed_at"], len(plan.conversations)))
+            if k and order["placed_at"] - chats[k - 1][0] <= dt.timedelta(days=30):
+                order["conversation"] = chats[k - 1][1]
+
+    def _stock_history(self) -> None:
+        """The ledger behind today's stock: every handed-over line is a sale where it was sourced, every
+        return is back on hand where it was brought, orders still to hand over hold reservations, and
+        deliveries from suppliers (an opening balance, then a batch whenever a shelf ran short) make
+        each level add up to exactly the stock counted now."""
+        rng, plan = random.Random(f"{self.seed}-stock-history"), self.plan
+        events: dict[tuple[int, int], list[tuple[dt.datetime, int]]] = {}  # on-hand changes by (variant, location)
+        for order in plan.orders:
+            status = order["status"]
+            first, end = order["lines"]
+            reserving = status in RESERVING or status in HANDED_OVER
+            for line_index in range(first, end):
+                line = plan.lines[line_index]
+                key = (line["variant"], line["location"])
+                sold = order["handover"] if status not in RESERVING else None
+                if reserving:
+                    reservation = len(plan.reservations)
+                    plan.reservations.append(
+                        {
+                            "line": line_index,
+                            "variant": line["variant"],
+                            "location": line["location"],
+                            "quantity": line["quantity"],
+                            "customer": order["customer"],
+                            "status": "consumed" if sold is not None else "active",
+                            "created_at": order["placed_at"],
+                            "closed_at": sold,
+                        }
+                    )
+                    line["reservation"] = reservation
+                    plan.moves.append(
+                        {"variant": key[0], "location": key[1], "kind": "reservation", "quantity": 0,
+                         "reserved_change": line["quantity"], "reason": "", "reservation": reservation,
+                         "reference": "", "at": order["placed_at"]}
+                    )  # fmt: skip
+                if sold is not None and status != "cancelled":
+                    plan.moves.append(
+                        {"variant": key[0], "location": key[1], "kind": "sale", "quantity": -line["quantity"],
+                         "reserved_change": -line["quantity"] if reserving else 0, "reason": "", "reservation": None,
+                         "reference": f"order:{order['number']}", "at": sold}
+                    )  # fmt: skip
+                    events.setdefault(key, []).append((sold, -line["quantity"]))
+        for record in plan.returns:
+            number = plan.orders[record["order"]]["number"]
+            for line_index, quantity in record["lines"]:
+                key = (plan.lines[line_index]["variant"], record["location"])
+                plan.moves.append(
+                    {"variant": key[0], "location": key[1], "kind": "return", "quantity": quantity,
+                     "reserved_change": 0, "reason": record["reason"], "reservation": None,
+                     "reference": f"order:{number}", "at": record["at"]}
+                )  # fmt: skip
+                events.setdefault(key, []).append((record["at"], quantity))
+        counted = {(variant, location): quantity for variant, location, quantity in plan.stock}
+        opening = dt.datetime.combine(self.start - dt.timedelta(days=1), dt.time(9), self.tz)
+        supply_numbers = itertools.count(rng.randint(1000, 2000))
+        for key in sorted(set(counted) | set(events)):
+            warehouse = plan.locations[key[1]]["kind"] == "warehouse"
+            batch = rng.randint(20, 60) if warehouse else rng.randint(3, 10)
+            for at, quantity, reason in _receipts(
+                sorted(events.get(key, [])), final=counted.get(key, 0), batch=batch, opening=opening,
+                now=self.now, rng=rng,
+            ):  # fmt: skip
+                plan.moves.append(
+                    {"variant": key[0], "location": key[1], "kind": "receipt" if quantity > 0 else "correction",
+                     "quantity": quantity, "reserved_change": 0, "reservation": None,
+                     "reason": OPENING_STOCK_REASON if at == opening else reason,
+                     "reference": "" if at == opening or quantity < 0 else f"ПН-{next(supply_numbers)}", "at": at}
+                )  # fmt: skip
+
     def _counters(self) -> None:
         """The card's denormalised figures, as the orders and timeline actions keep them.
 
@@ -1704,13 +2325,67 @@ class _Builder:
         )[style]
 
 
+def _receipts(
+    events: list[tuple[dt.datetime, int]],
+    *,
+    final: int,
+    batch: int,
+    opening: dt.datetime,
+    now: dt.datetime,
+    rng: random.Random,
+) -> list[tuple[dt.datetime, int, str]]:
+    """Supplier deliveries for one shelf, so that its on-hand never goes below zero and ends at `final`
+    after the `events` (time, change) — [(when, units, why)]; a negative row is a count that found less.
+
+    An opening balance of one `batch`, then a batch just before a sale the shelf could not serve; then
+    the last deliveries are made smaller (as far as the shelf never runs below zero after them), or one
+    more arrives, so that the level ends exactly at `final`.
+    """
+    if not events:
+        return [(opening, final, OPENING_STOCK_REASON)] if final else []
+    receipts: list[list[Any]] = [[opening, batch, 0]]  # [when, units, position of the first event after it]
+    levels: list[int] = []
+    level = batch
+    previous = opening
+    for position, (at, change) in enumerate(events):
+        if change < 0 and level < -change:
+            units = max(batch, -change - level)
+            gap = max(60, int((at - previous).total_seconds()))
+            when = at - dt.timedelta(seconds=rng.randint(1, min(gap - 1, 3 * 86400)) if gap > 1 else 0)
+            receipts.append([max(when, previous), units, position])
+            level += units
+        level += change
+        levels.append(level)
+        previous = at
+    excess = level - final
+    for receipt in reversed(receipts):
+        if excess <= 0:
+            break
+        position = receipt[2]
+        slack = min(levels[position:])
+        cut = min(excess, receipt[1], slack)
+        if cut > 0:
+            receipt[1] -= cut
+            excess -= cut
+            for k in range(position, len(levels)):
+                levels[k] -= cut
+    rows = [(at, units, REPLENISHMENT_REASON) for at, units, _ in receipts if units > 0]
+    last = events[-1][0]
+    if excess < 0:  # more is counted now than the history left: a delivery since
+        span = max(60, int((now - last).total_seconds()))
+        rows.append((last + dt.timedelta(seconds=rng.randint(1, span - 1)), -excess, REPLENISHMENT_REASON))
+    elif excess > 0:  # returns came back after the last delivery: the latest count found fewer
+        span = max(60, int((now - last).total_seconds()))
+        rows.append((last + dt.timedelta(seconds=rng.randint(1, span - 1)), -excess, "Пересчёт: недостача"))
+    return rows
+
+
 # --- Writing --------------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def _write_demo(plan: DemoPlan) -> None:
     """Insert the plan's rows in one transaction; indexes become primary keys."""
-    now = plan.now
     currency = str(settings.OMNIA_CURRENCY)
 
     def insert(model: type[Any], rows: list[Any]) -> list[int]:
@@ -1776,89 +2451,22 @@ def _write_demo(plan: DemoPlan) -> None:
         ],
     )
 
-    # Every (variant, location that holds stock) gets a level; non-zero ones come from a receipt.
-    on_hand = {(v, loc): qty for v, loc, qty in plan.stock}
-    holders = [i for i, row in enumerate(plan.locations) if row["kind"] != "pickup"]
-    for start in range(0, len(variant_ids), BATCH_SIZE // 2):
-        levels, moves = [], []
-        for v in range(start, min(start + BATCH_SIZE // 2, len(variant_ids))):
-            for loc in holders:
-                qty = on_hand.get((v, loc), 0)
-                levels.append(
-                    StockLevel(
-                        variant_id=variant_ids[v],
-                        location_id=location_ids[loc],
-                        on_hand=qty,
-                        reserved=0,
-                        updated_at=now,
-                    )
-                )
-                if qty:
-                    moves.append(
-                        StockMove(
-                            variant_id=variant_ids[v],
-                            location_id=location_ids[loc],
-                            kind=StockMove.Kind.RECEIPT,
-                            quantity=qty,
-                            reason=OPENING_STOCK_REASON,
-                            at=now,
-                        )
-                    )
-        StockLevel.objects.bulk_create(levels, batch_size=BATCH_SIZE)
-        StockMove.objects.bulk_create(moves, batch_size=BATCH_SIZE)
-
     customer_ids = insert(Customer, [Customer(**row) for row in plan.customers])
-    tokens: list[SearchToken] = []
+    tokens: list[dict[str, Any]] = []
     for pk, row in zip(customer_ids, plan.customers, strict=True):
         day = contact_day(row["last_contact_at"])  # as customers.actions.search_tokens writes them
         tokens.extend(
-            SearchToken(customer_id=pk, token=key, contact_day=day)
+            {"customer_id": pk, "token": key, "contact_day": day}
             for key in name_search_keys(row["first_name"], row["last_name"])
         )
-    insert(SearchToken, tokens)
+    _insert_rows(SearchToken, tokens)
     tag_ids = insert(Tag, [Tag(name=name) for name in plan.tags])
-    through = Customer.tags.through
-    insert(
-        through,
-        [through(customer_id=customer_ids[customer], tag_id=tag_ids[tag]) for customer, tag in plan.customer_tags],
+    _insert_rows(
+        Customer.tags.through,
+        [{"customer_id": customer_ids[customer], "tag_id": tag_ids[tag]} for customer, tag in plan.customer_tags],
     )
-    insert(
-        Identity,
-        [_with_customer(Identity, row, customer_ids) for row in plan.identities],
-    )
-    order_ids = insert(
-        Order,
-        [
-            Order(
-                number=row["number"],
-                source=row["source"],
-                external_id=row["external_id"],
-                status=row["status"],
-                customer_id=None if row["customer"] is None else customer_ids[row["customer"]],
-                location_id=location_ids[row["location"]],
-                total=Decimal(row["total"]),
-                currency=currency,
-                comment=row["comment"],
-                placed_at=row["placed_at"],
-            )
-            for row in plan.orders
-        ],
-    )
-    insert(
-        OrderLine,
-        [
-            OrderLine(
-                order_id=order_ids[row["order"]],
-                variant_id=variant_ids[row["variant"]],
-                quantity=row["quantity"],
-                unit_price=Decimal(row["unit_price"]),
-                discount=Decimal(row["discount"]),
-                location_id=location_ids[row["location"]],
-            )
-            for row in plan.lines
-        ],
-    )
-    insert(Address, [_with_customer(Address, row, customer_ids) for row in plan.addresses])
+    _insert_rows(Identity, ({**row, "customer_id": customer_ids[row["customer"]]} for row in plan.identities))
+    _insert_rows(Address, ({**row, "customer_id": customer_ids[row["customer"]]} for row in plan.addresses))
     consent_ids = insert(Consent, [_with_customer(Consent, row, customer_ids) for row in plan.consents])
 
     channels = []
@@ -1892,6 +2500,8 @@ def _write_demo(plan: DemoPlan) -> None:
 
     insert(ConversationEvent, list(_conversation_events(plan, conversation_ids)))
 
+    order_ids = _write_orders(plan, location_ids, variant_ids, customer_ids, conversation_ids)
+
     refs: dict[str, tuple[str, list[int]]] = {
         "order": (Order._meta.label_lower, order_ids),
         "consent": (Consent._meta.label_lower, consent_ids),
@@ -1909,18 +2519,262 @@ def _write_demo(plan: DemoPlan) -> None:
                 conversation = conversation_ids[plan.messages[index]["conversation"]]
                 entry_data = {"conversation_id": conversation, **entry_data}
         entries.append(
-            TimelineEntry(
-                customer_id=customer_ids[row["customer"]],
-                at=row["at"],
-                kind=row["kind"],
-                channel=row["channel"],
-                summary=row["summary"],
-                ref_type=ref_type,
-                ref_id=ref_id,
-                data=entry_data,
-            )
+            {
+                "customer_id": customer_ids[row["customer"]],
+                "at": row["at"],
+                "kind": row["kind"],
+                "channel": row["channel"],
+                "summary": row["summary"],
+                "ref_type": ref_type,
+                "ref_id": ref_id,
+                "data": entry_data,
+            }
         )
-    insert(TimelineEntry, entries)
+    _insert_rows(TimelineEntry, entries)
+
+
+def _write_orders(
+    plan: DemoPlan,
+    location_ids: list[int],
+    variant_ids: list[int],
+    customer_ids: list[int],
+    conversation_ids: list[int],
+) -> list[int]:
+    """Orders with their lines, history, payments, returns and Kaspi records; stock levels, reservations and
+    the ledger behind them. Returns the orders' primary keys."""
+    currency = str(settings.OMNIA_CURRENCY)
+
+    def pk(ids: list[int], index: int | None) -> int | None:
+        return None if index is None else ids[index]
+
+    order_ids = _insert(
+        Order,
+        [
+            Order(
+                number=row["number"],
+                source=row["source"],
+                external_id=row["external_id"],
+                status=row["status"],
+                customer_id=pk(customer_ids, row["customer"]),
+                location_id=pk(location_ids, row["location"]),
+                total=Decimal(row["total"]),
+                currency=currency,
+                comment=row["comment"],
+                placed_at=row["placed_at"],
+                fulfillment=row["fulfillment"],
+                delivery_address=row["delivery_address"],
+                conversation_id=pk(conversation_ids, row["conversation"]),
+            )
+            for row in plan.orders
+        ],
+    )
+    for index, row in enumerate(plan.orders):
+        if row["possible_duplicate_of"] is not None:
+            Order.objects.filter(pk=order_ids[index]).update(
+                possible_duplicate_of_id=order_ids[row["possible_duplicate_of"]]
+            )
+    line_ids = _insert(
+        OrderLine,
+        [
+            OrderLine(
+                order_id=order_ids[row["order"]],
+                variant_id=variant_ids[row["variant"]],
+                quantity=row["quantity"],
+                unit_price=Decimal(row["unit_price"]),
+                discount=Decimal(row["discount"]),
+                location_id=location_ids[row["location"]],
+            )
+            for row in plan.lines
+        ],
+    )
+    reservation_ids = _insert(
+        Reservation,
+        [
+            Reservation(
+                variant_id=variant_ids[row["variant"]],
+                location_id=location_ids[row["location"]],
+                quantity=row["quantity"],
+                owner_kind=Reservation.Owner.ORDER_LINE,
+                owner_ref=str(line_ids[row["line"]]),
+                customer_id=pk(customer_ids, row["customer"]),
+                status=row["status"],
+                created_at=row["created_at"],
+                closed_at=row["closed_at"],
+            )
+            for row in plan.reservations
+        ],
+    )
+    OrderLine.objects.bulk_update(
+        [
+            OrderLine(pk=line_ids[row["line"]], reservation_id=reservation_ids[i])
+            for i, row in enumerate(plan.reservations)
+        ],
+        ["reservation"],
+        batch_size=BATCH_SIZE,
+    )
+
+    # Every (variant, location that holds stock) has a level: what is counted now, and what open orders hold.
+    on_hand = {(v, loc): qty for v, loc, qty in plan.stock}
+    reserved: dict[tuple[int, int], int] = {}
+    for row in plan.reservations:
+        if row["status"] == "active":
+            key = (row["variant"], row["location"])
+            reserved[key] = reserved.get(key, 0) + row["quantity"]
+    holders = [i for i, row in enumerate(plan.locations) if row["kind"] != "pickup"]
+    _insert_rows(
+        StockLevel,
+        (
+            {
+                "variant_id": variant_ids[v],
+                "location_id": location_ids[loc],
+                "on_hand": on_hand.get((v, loc), 0),
+                "reserved": reserved.get((v, loc), 0),
+                "updated_at": plan.now,
+            }
+            for v in range(len(variant_ids))
+            for loc in holders
+        ),
+    )
+    _insert_rows(
+        StockMove,
+        (
+            {
+                "variant_id": variant_ids[row["variant"]],
+                "location_id": location_ids[row["location"]],
+                "kind": row["kind"],
+                "quantity": row["quantity"],
+                "reserved_change": row["reserved_change"],
+                "reason": row["reason"],
+                "reference": row["reference"]
+                if row["reservation"] is None
+                else f"hold:{reservation_ids[row['reservation']]}",
+                "at": row["at"],
+            }
+            for row in plan.moves
+        ),
+    )
+    _insert_rows(
+        StatusChange,
+        (
+            {"order_id": order_ids[index], "old": old, "new": new, "at": at, "reason": reason}
+            for index, row in enumerate(plan.orders)
+            for (old, *_), (new, at, reason) in zip([("",), *row["history"][:-1]], row["history"], strict=True)
+        ),
+    )
+    _insert_rows(
+        Payment,
+        ({**row, "order_id": order_ids[row["order"]], "amount": Decimal(row["amount"])} for row in plan.payments),
+    )
+    refund_ids = _insert(
+        Payment,
+        [
+            Payment(
+                order_id=order_ids[record["order"]],
+                method=record["refund"]["method"],
+                amount=Decimal(record["refund"]["amount"]),
+                status=Payment.Status.REFUNDED,
+                created_at=record["refund"]["created_at"],
+            )
+            for record in plan.returns
+            if record["refund"] is not None
+        ],
+    )
+    refund_of = iter(refund_ids)
+    return_ids = _insert(
+        Return,
+        [
+            Return(
+                order_id=order_ids[record["order"]],
+                location_id=location_ids[record["location"]],
+                reason=record["reason"],
+                at=record["at"],
+                refund_id=next(refund_of) if record["refund"] is not None else None,
+                replacement_id=pk(order_ids, record["replacement"]),
+            )
+            for record in plan.returns
+        ],
+    )
+    _insert(
+        ReturnLine,
+        [
+            ReturnLine(order_return_id=return_ids[i], order_line_id=line_ids[line], quantity=quantity)
+            for i, record in enumerate(plan.returns)
+            for line, quantity in record["lines"]
+        ],
+        ids=False,
+    )
+    kaspi = [(i, row["kaspi"]) for i, row in enumerate(plan.orders) if row["kaspi"] is not None]
+    if kaspi:
+        account = KaspiAccount.objects.create(
+            name=data.KASPI_ACCOUNT_NAME,
+            is_active=False,  # demo: no real merchant token, so nothing is polled
+            watermark=plan.now,
+            created_at=min(row["created_on_kaspi"] for _, row in kaspi) - dt.timedelta(days=30),
+        )
+        _insert(
+            KaspiOrder,
+            [KaspiOrder(account=account, order_id=order_ids[i], **row) for i, row in kaspi],
+            ids=False,
+        )
+    return order_ids
+
+
+def _insert(model: type[Any], rows: list[Any], *, ids: bool = True) -> list[int]:
+    """bulk_create in batches; the new primary keys in order (when `ids`)."""
+    created: list[int] = []
+    for start in range(0, len(rows), BATCH_SIZE):
+        batch = model.objects.bulk_create(rows[start : start + BATCH_SIZE], batch_size=BATCH_SIZE)
+        if ids:
+            created.extend(obj.pk for obj in batch)
+    return created
+
+
+# Values these fields take as they are; the others are prepared for the database as Django would.
+_RAW_FIELDS = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.ForeignKey,
+    models.DecimalField,  # both backends bind Decimal
+)
+
+
+def _insert_rows(model: type[Any], rows: Iterable[dict[str, Any]]) -> None:
+    """Insert rows (dicts by field name, foreign keys as `<name>_id`) that need no primary key back, with one
+    executemany per batch; a field not given takes its default.
+
+    For the big tables of the history (status changes, payments, the ledger, the timeline: several rows per
+    order) bulk_create spends most of its time building model instances and preparing them field by field;
+    these rows are plain values already, so only times, JSON and custom fields are prepared."""
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    adapt_time = connection.ops.adapt_datetimefield_value
+
+    def preparer(f: models.Field[Any, Any]) -> Any:
+        if isinstance(f, models.DateTimeField):
+            return adapt_time
+        if type(f) in _RAW_FIELDS or isinstance(f, models.ForeignKey):
+            return None
+        return partial(f.get_db_prep_save, connection=connection)
+
+    columns = [(f.attname, f.name, f.get_default(), preparer(f)) for f in fields]
+    rows = iter(rows)
+    with connection.cursor() as cursor:
+        while batch := list(itertools.islice(rows, BATCH_SIZE * 5)):
+            values = []
+            for row in batch:
+                line = []
+                for attname, name, default, prepare in columns:
+                    value = row[attname] if attname in row else row.get(name, default)
+                    line.append(value if prepare is None else prepare(value))
+                values.append(line)
+            cursor.executemany(sql, values)
 
 
 def _conversation_events(plan: DemoPlan, conversation_ids: list[int]) -> Iterator[ConversationEvent]:

@@ -29,7 +29,9 @@ DEMO_USERS = [
     (Role.OPERATOR, "operator@demo.omnia.kz", "Асель", "Нурланова"),
     (Role.CLERK, "clerk@demo.omnia.kz", "Ержан", "Абдрахманов"),
 ]
-OPERATOR_EMAIL = "operator@demo.omnia.kz"  # answered the demo history's conversations
+OPERATOR_EMAIL = "operator@demo.omnia.kz"  # answered the demo history's conversations, handled remote orders
+CLERK_EMAIL = "clerk@demo.omnia.kz"  # sold and handed out at the first store
+MANAGER_EMAIL = "manager@demo.omnia.kz"  # had the warehouse pick and ship
 
 
 # The credential a provider signs its webhooks with; the Meta handshake also needs the verify token.
@@ -104,6 +106,13 @@ def prepare_demo(*, size: str, seed: int, host: str, port: int) -> dict[str, Any
         info = _create_logins()
         operator = User.objects.get(email=OPERATOR_EMAIL)
         generator.assign_demo_inbox(operator_id=operator.pk)
+        clerk = User.objects.get(email=CLERK_EMAIL)
+        generator.assign_demo_staff(
+            operator_id=operator.pk,
+            clerk_id=clerk.pk,
+            manager_id=User.objects.get(email=MANAGER_EMAIL).pk,
+            clerk_store_id=clerk.store_id,
+        )
     elif path.exists():
         info = json.loads(path.read_text())
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 import pytest
 import time_machine
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 
 from omnia.catalog.models import Category, Product, Variant
 from omnia.channels.models import Channel, InboundEvent
@@ -44,7 +45,7 @@ from omnia.inventory.models import (
     Transfer,
     TransferLine,
 )
-from omnia.orders.models import Order, OrderLine
+from omnia.orders.models import KaspiAccount, KaspiOrder, Order, OrderLine, Payment, Return, StatusChange
 
 ALMATY = ZoneInfo("Asia/Almaty")
 FROZEN = dt.datetime(2025, 6, 15, 15, 30, tzinfo=ALMATY)
@@ -182,6 +183,9 @@ def fingerprint() -> dict[str, list[tuple[Any, ...]]]:
 
 def flush_demo() -> None:
     """Delete the demo shop in foreign-key order, leaving an empty shop database."""
+    Return.objects.all().delete()  # with their lines
+    KaspiAccount.objects.all().delete()  # with its orders' records
+    Reservation.objects.all().delete()
     Message.objects.all().delete()
     Conversation.objects.all().delete()
     InboundEvent.objects.all().delete()
@@ -571,7 +575,7 @@ def test_consents_preferences_addresses_and_tags(demo_shop: Any) -> None:
     assert set(quiet.values_list("quiet_hours_start", "quiet_hours_end")) == {(dt.time(22), dt.time(9))}
 
     delivered = set(
-        Order.objects.filter(location__kind="warehouse").exclude(customer=None).values_list("customer_id", flat=True)
+        Order.objects.filter(fulfillment="delivery").exclude(customer=None).values_list("customer_id", flat=True)
     )
     with_address = Address.objects.values("customer_id").annotate(
         n=Count("id"), defaults=Count("id", filter=Q(is_default=True))
@@ -817,3 +821,274 @@ def test_the_shop_has_stock_in_motion(demo_shop: Any) -> None:
     assert Feed.objects.filter(kind="kaspi", is_active=True).count() == 1
     assert TransferLine.objects.count() == 15
     assert inventory_queries.list_stock_drift() == []
+
+
+# --- Orders: their whole life, consistent with the stock and the customers --------------------------------------
+
+SETTLED = FROZEN - dt.timedelta(days=14)
+CHAT_SOURCES = {"webchat", "telegram", "whatsapp", "instagram", "email"}
+
+
+@pytest.mark.django_db
+def test_every_source_sells_through_the_18_months_and_people_buy_in_several(demo_shop: Any) -> None:
+    months: defaultdict[str, set[tuple[int, int]]] = defaultdict(set)
+    for source, placed in Order.objects.values_list("source", "placed_at"):
+        local = placed.astimezone(ALMATY)
+        months[source].add((local.year, local.month))
+    assert set(months) == {source for source, _ in demo_data.ORDER_SOURCES}
+    for source, seen in months.items():
+        assert len(seen) >= 18, source  # every month of the history (19 calendar months are touched)
+
+    channels_of = defaultdict(set)
+    for customer, source in Order.objects.exclude(customer=None).values_list("customer_id", "source"):
+        channels_of[customer].add(source)
+    several = [c for c, sources in channels_of.items() if len(sources) >= 2]
+    assert len(several) > 0.5 * len(channels_of)
+    assert sum("store" in s and len(s - {"store"}) >= 2 for s in channels_of.values()) > 200
+
+
+@pytest.mark.django_db
+def test_orders_are_handed_over_as_their_channel_does_it(demo_shop: Any) -> None:
+    kinds = Counter(Order.objects.values_list("source", "fulfillment"))
+    assert {f for _, f in kinds} == {"takeaway", "pickup", "delivery"}
+    store = {f: n for (s, f), n in kinds.items() if s == "store"}
+    assert set(store) == {"takeaway", "delivery"}  # sold at the till, or ordered there and delivered home
+    assert store["takeaway"] > 5 * store["delivery"]
+    for source in ("web", "instagram", "whatsapp", "phone", "kaspi"):
+        assert kinds[(source, "pickup")] > 0, source
+        assert kinds[(source, "delivery")] > 0, source
+        assert kinds[(source, "takeaway")] == 0, source
+
+    lines = OrderLine.objects.select_related("order", "location")
+    # A take-away is sold at its store, from its shelf.
+    takeaway = lines.filter(order__fulfillment="takeaway")
+    assert not takeaway.exclude(location_id=F("order__location_id")).exists()
+    assert not Order.objects.filter(fulfillment="takeaway").exclude(location__kind="store").exists()
+    # A pick-up is handed out where pick-up is offered, from its own shelf or a warehouse.
+    pickups = Order.objects.filter(fulfillment="pickup")
+    assert not pickups.exclude(location__offers_pickup=True).exists()
+    picked = lines.filter(order__fulfillment="pickup").exclude(order__source="kaspi")
+    assert picked.filter(location_id=F("order__location_id")).exists()
+    assert picked.exclude(location_id=F("order__location_id")).exists()
+    assert not picked.exclude(location_id=F("order__location_id")).exclude(location__kind="warehouse").exists()
+    # A Kaspi order is taken from the stock of its Kaspi point.
+    kaspi = lines.filter(order__source="kaspi")
+    assert not kaspi.exclude(location_id=F("order__location_id")).exists()
+    assert not kaspi.filter(location__kaspi_point_id="").exists()
+    # A delivery goes to one of the customer's saved addresses, in their city.
+    saved = defaultdict(set)
+    for customer, city, line in Address.objects.values_list("customer_id", "city", "line"):
+        saved[customer].add((city, line))
+    deliveries = Order.objects.filter(fulfillment="delivery").exclude(customer=None)
+    assert deliveries.count() > 3000
+    for customer, address in deliveries.values_list("customer_id", "delivery_address"):
+        assert (address["city"], address["line1"]) in saved[customer]
+
+
+@pytest.mark.django_db
+def test_each_order_has_its_history_and_old_ones_are_settled(demo_shop: Any) -> None:
+    history: defaultdict[int, list[tuple[str, str, dt.datetime, str]]] = defaultdict(list)
+    for order, old, new, at, reason in StatusChange.objects.order_by("at", "id").values_list(
+        "order_id", "old", "new", "at", "reason"
+    ):
+        history[order].append((old, new, at, reason))
+    orders = list(Order.objects.values_list("pk", "status", "placed_at", "source", "fulfillment"))
+    assert len(history) == len(orders)
+    for pk, status, placed, _source, fulfillment in orders:
+        steps = history[pk]
+        assert steps[0][:3] == ("", "new", placed)
+        assert steps[-1][1] == status
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(steps))  # one chain
+        assert all(step[2] <= FROZEN for step in steps)
+        if fulfillment == "takeaway" and status != "cancelled":
+            assert [s[1] for s in steps][:2] == ["new", "completed"]
+        elif status in ("completed", "returned"):
+            handed = "delivered" if fulfillment == "delivery" else "picked_up"
+            assert [s[1] for s in steps][:2] == ["new", "confirmed"]
+            assert handed in [s[1] for s in steps]
+        if status == "cancelled":
+            assert steps[-1][3]  # why
+    settled = [status for _, status, placed, *_ in orders if placed < SETTLED]
+    assert set(settled) == {"completed", "cancelled", "returned"}
+    share = Counter(settled)["cancelled"] / len(settled)
+    assert 0.03 < share < 0.07
+    reasons = Counter(StatusChange.objects.filter(new="cancelled").values_list("reason", flat=True))
+    assert len(reasons) >= 5
+    recent = Counter(status for _, status, placed, *_ in orders if placed > FROZEN - dt.timedelta(days=5))
+    assert {"new", "confirmed", "paid", "picking", "ready", "shipped"} <= set(recent)
+    # Confirmed within minutes or hours, shipped after picking.
+    confirmed = [s[2] - history[pk][0][2] for pk, *_ in orders for s in history[pk] if s[1] == "confirmed"]
+    assert all(delta >= dt.timedelta(0) for delta in confirmed)
+    assert sorted(confirmed)[len(confirmed) // 2] < dt.timedelta(hours=3)
+
+
+@pytest.mark.django_db
+def test_payments_match_the_channel_and_paid_orders_are_paid_in_full(demo_shop: Any) -> None:
+    methods = defaultdict(set)
+    for source, method in Payment.objects.values_list("order__source", "method").distinct():
+        methods[source].add(method)
+    assert methods["store"] == {"cash_in_store", "card_terminal", "kaspi_pay"}
+    assert methods["kaspi"] == {"kaspi_pay", "kaspi_red"}
+    assert {"card_online", "cash_on_delivery"} <= methods["web"]
+    assert {"kaspi_pay", "card_online", "cash_on_delivery"} <= methods["phone"] | methods["whatsapp"]
+    assert "bank_transfer" in set().union(*methods.values())
+
+    paid = defaultdict(Decimal)
+    pending = defaultdict(Decimal)
+    for order, status, amount in Payment.objects.values_list("order_id", "status", "amount"):
+        if status == "paid":
+            paid[order] += amount
+        elif status == "pending":
+            pending[order] += amount
+    went_paid = set(StatusChange.objects.filter(new="paid").values_list("order_id", flat=True))
+    for pk, status, total in Order.objects.values_list("pk", "status", "total"):
+        if status in ("completed", "returned", "delivered", "picked_up") or (pk in went_paid and status != "cancelled"):
+            assert paid[pk] == total, pk
+            assert not pending[pk]
+        elif status in ("new", "confirmed", "picking", "ready", "shipped"):
+            assert pending[pk] == total, pk
+    assert Payment.objects.filter(status="pending").exists()
+    assert Payment.objects.filter(status="refunded", order__status="cancelled").exists()
+
+
+@pytest.mark.django_db
+def test_open_orders_hold_the_stock_they_need(demo_shop: Any) -> None:
+    # The shop's reserved figures are exactly what active reservations hold (orders, holds, transfers).
+    held: Counter[tuple[int, int]] = Counter()
+    for variant, location, quantity in Reservation.objects.filter(status="active").values_list(
+        "variant_id", "location_id", "quantity"
+    ):
+        held[(variant, location)] += quantity
+    levels = {
+        (variant, location): reserved
+        for variant, location, reserved in StockLevel.objects.values_list("variant_id", "location_id", "reserved")
+    }
+    assert {key: n for key, n in levels.items() if n} == dict(held)
+
+    lines = OrderLine.objects.select_related("order", "reservation")
+    waiting = lines.filter(order__status__in=["new", "confirmed", "paid", "picking", "ready"])
+    assert waiting.count() >= 20
+    for line in waiting:
+        reservation = line.reservation
+        assert reservation is not None
+        assert (reservation.status, reservation.owner_kind, reservation.owner_ref) == (
+            "active",
+            "order_line",
+            str(line.pk),
+        )
+        assert (reservation.variant_id, reservation.location_id, reservation.quantity) == (
+            line.variant_id,
+            line.location_id,
+            line.quantity,
+        )
+        assert StockMove.objects.filter(kind="reservation", reference=f"hold:{reservation.pk}").exists()
+    handed = lines.filter(order__status__in=["shipped", "delivered", "picked_up"])
+    assert handed.exists()
+    assert not handed.exclude(reservation__status="consumed").exists()
+    assert not lines.filter(order__status="cancelled", reservation__status="active").exists()
+
+
+@pytest.mark.django_db
+def test_check_integrity_finds_no_drift_and_sales_are_in_the_ledger(
+    demo_shop: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from omnia.cli import main
+
+    main(["check-integrity"])
+    assert "on hand equals the ledger everywhere" in capsys.readouterr().out
+
+    # Every unit handed over left the shelf it was sourced from, as a sale of its order.
+    sold = Counter()
+    for variant, location, quantity, number in OrderLine.objects.filter(
+        order__status__in=["completed", "returned", "shipped", "delivered", "picked_up"]
+    ).values_list("variant_id", "location_id", "quantity", "order__number"):
+        sold[(variant, location, f"order:{number}")] += quantity
+    ledger = Counter()
+    for variant, location, quantity, reference in StockMove.objects.filter(kind="sale").values_list(
+        "variant_id", "location_id", "quantity", "reference"
+    ):
+        ledger[(variant, location, reference)] -= quantity
+    assert ledger == sold
+    # What was sold came in first: an opening balance and deliveries along the way.
+    assert StockMove.objects.filter(kind="receipt").exclude(reason="Demo opening stock").count() > 500
+    assert not StockLevel.objects.filter(on_hand__lt=F("reserved")).exists()
+
+
+@pytest.mark.django_db
+def test_returns_are_restocked_where_brought_and_refunded_or_exchanged(demo_shop: Any) -> None:
+    returns = list(Return.objects.select_related("order", "location", "refund", "replacement"))
+    assert len(returns) > 100
+    assert all(r.location.accepts_returns and r.location.kind == "store" for r in returns)
+    assert any(r.location_id != r.order.location_id for r in returns)  # brought back elsewhere
+    assert any(r.order.source != "store" for r in returns)
+    for record in returns:
+        assert record.reason
+        assert record.at > record.order.placed_at
+        for line in record.lines.select_related("order_line"):
+            assert StockMove.objects.filter(
+                kind="return",
+                variant_id=line.order_line.variant_id,
+                location_id=record.location_id,
+                quantity=line.quantity,
+                reference=f"order:{record.order.number}",
+            ).exists()
+        if record.refund is not None:
+            assert record.refund.status == "refunded"
+            assert record.refund.order_id == record.order_id
+            assert 0 < record.refund.amount <= record.order.total
+        else:
+            replacement = record.replacement
+            assert replacement is not None
+            assert replacement.customer_id == record.order.customer_id
+            assert replacement.comment == f"Exchange for order {record.order.number}"
+            assert replacement.location_id == record.location_id
+    assert sum(r.replacement_id is not None for r in returns) >= 10
+    full = Order.objects.filter(status="returned")
+    assert full.exists()
+    for order in full:
+        assert StatusChange.objects.filter(order=order, new="returned").exists()
+
+
+@pytest.mark.django_db
+def test_an_order_repeated_in_another_channel_waits_for_an_operator(demo_shop: Any) -> None:
+    repeats = list(Order.objects.exclude(possible_duplicate_of=None).select_related("possible_duplicate_of"))
+    assert 1 <= len(repeats) <= 12
+    for order in repeats:
+        first = order.possible_duplicate_of
+        assert first is not None
+        assert order.customer_id == first.customer_id is not None
+        assert order.source != first.source
+        assert dt.timedelta(0) < order.placed_at - first.placed_at <= dt.timedelta(hours=1)
+        assert sorted(order.lines.values_list("variant_id", "quantity")) == sorted(
+            first.lines.values_list("variant_id", "quantity")
+        )
+        assert order.status == "new"
+        assert first.status != "cancelled"
+
+
+@pytest.mark.django_db
+def test_kaspi_orders_have_their_kaspi_record_and_chat_orders_their_conversation(demo_shop: Any) -> None:
+    kaspi = Order.objects.filter(source="kaspi")
+    records = {k.order_id: k for k in KaspiOrder.objects.all()}
+    assert len(records) == kaspi.count() > 500
+    expected = {"completed": "COMPLETED", "returned": "RETURNED", "cancelled": "CANCELLED"}
+    expected |= {"delivered": "COMPLETED", "picked_up": "COMPLETED"}  # handed over with the buyer's code
+    for order in kaspi:
+        record = records[order.pk]
+        assert record.kaspi_id == order.external_id
+        assert re.fullmatch(r"\d{9}", record.code)
+        assert record.outcome == "accepted"
+        assert record.status == expected.get(order.status, "ACCEPTED_BY_MERCHANT")
+        assert (record.state == "ARCHIVE") == (order.status in expected)
+        assert record.kaspi_delivery == (order.fulfillment == "delivery")
+        assert record.created_on_kaspi < order.placed_at
+    assert {p.method for o in kaspi[:50] for p in o.payments.all()} <= {"kaspi_pay", "kaspi_red"}
+
+    linked = Order.objects.exclude(conversation=None).select_related("conversation__channel")
+    assert linked.count() >= 5
+    for order in linked:
+        assert order.source in CHAT_SOURCES
+        assert order.conversation is not None
+        assert order.conversation.customer_id == order.customer_id
+        assert order.conversation.channel.provider == order.source
+        assert order.conversation.created_at <= order.placed_at

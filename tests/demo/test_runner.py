@@ -17,6 +17,7 @@ from omnia.channels.models import Channel
 from omnia.conversations.models import Conversation, Message
 from omnia.customers.models import Customer
 from omnia.demo.runner import prepare_demo
+from omnia.orders.models import Order, Return, StatusChange
 
 SECRET_FIELDS = {"telegram": "secret_token", "whatsapp": "app_secret", "instagram": "app_secret"}
 
@@ -80,6 +81,22 @@ def test_first_start_loads_the_shop_and_later_starts_rewrite_the_urls(data_dir: 
     unassigned = Conversation.objects.exclude(pk__in=answered.values("pk"))
     assert unassigned.exists()
     assert not unassigned.exclude(assignee=None).exists()
+
+    # and the staff handled the orders: the clerk sold at their store's till, the operator took the phone and
+    # chat orders and confirmed the remote ones, the manager had the warehouse pick and ship
+    clerk = User.objects.get(email="clerk@demo.omnia.kz")
+    manager = User.objects.get(email="manager@demo.omnia.kz")
+    sold_here = Order.objects.filter(source="store", location=clerk.store)
+    assert sold_here.exists()
+    assert not sold_here.exclude(placed_by=clerk).exists()
+    assert not Order.objects.filter(placed_by=clerk).exclude(location=clerk.store).exists()
+    assert not Order.objects.filter(source__in=["phone", "whatsapp", "instagram"]).exclude(placed_by=operator).exists()
+    assert not Order.objects.filter(source__in=["web", "kaspi"]).exclude(placed_by=None).exists()
+    assert not StatusChange.objects.filter(order__in=sold_here).exclude(actor=clerk).exists()
+    assert not StatusChange.objects.filter(new="confirmed", order__source="web").exclude(actor=operator).exists()
+    assert not StatusChange.objects.filter(new="confirmed", order__source="kaspi").exclude(actor=None).exists()
+    assert StatusChange.objects.filter(new="shipped", actor=manager).exists()
+    assert Return.objects.filter(actor=clerk, location=clerk.store).exists()
 
     # when it starts again on another port
     customers = Customer.objects.count()
