@@ -244,7 +244,11 @@ def _detail_context(request: HttpRequest, order: Order, **forms_given: Any) -> d
         "payment_labels": dict(Payment.Status.choices),
         "history": _history(order),
         # Cancelling asks for a reason (its own form); "returned" comes from the returns form, which restocks.
-        "moves": [(to, labels[to]) for to in allowed if to not in (Order.Status.CANCELLED, Order.Status.RETURNED)],
+        # "paid" last: recording the payment is the usual way there (it moves the order by itself).
+        "moves": sorted(
+            [(to, labels[to]) for to in allowed if to not in (Order.Status.CANCELLED, Order.Status.RETURNED)],
+            key=lambda move: move[0] == Order.Status.PAID,
+        ),
         "has_discount": any(line.discount for line in lines),
         "can_cancel": Order.Status.CANCELLED in allowed,
         "transition_form": forms_given.get("transition_form") or forms.TransitionForm(),
