@@ -76,7 +76,11 @@ def _cart(request: HttpRequest, store: Location) -> composer.Cart:
 def _receipt(cart: composer.Cart) -> dict[str, Any]:
     if not cart.placed:
         return {}
-    order = Order.objects.filter(pk=composer._int(cart.placed.get("order")) or 0).select_related("customer", "location").first()
+    order = (
+        Order.objects.filter(pk=composer._int(cart.placed.get("order")) or 0)
+        .select_related("customer", "location")
+        .first()
+    )
     if order is None:
         return {}
     lines = [
