@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels."""
 
+import asyncio
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omnia.settings")
@@ -13,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from omnia.console.routing import websocket_urlpatterns  # noqa: E402
+from omnia.core import realtime  # noqa: E402
 
 console_websockets = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
 public_websockets = URLRouter(websocket_urlpatterns)  # the site widget: any origin, no session
@@ -24,4 +26,10 @@ async def websockets(scope, receive, send):  # the ASGI signature
     return await app(scope, receive, send)
 
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websockets})
+router = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websockets})
+
+
+async def application(scope, receive, send):  # the ASGI signature
+    """The router, remembering the server's event loop for broadcasts from background threads."""
+    realtime.serve_on(asyncio.get_running_loop())
+    return await router(scope, receive, send)

@@ -84,8 +84,8 @@ def _open_conversation(
     threaded: bool = False,
     references: Sequence[str] = (),
     reopen: bool = True,
-) -> Conversation | None:
-    """The conversation a new inbound message belongs to.
+) -> tuple[Conversation | None, bool]:
+    """The conversation a new inbound message belongs to, and whether it was started for it.
 
     Threaded channels (e-mail) follow the provider's thread: a reply joins the conversation of the
     message it answers, anything else starts a new one. Other channels follow the channel's reply
@@ -110,9 +110,9 @@ def _open_conversation(
         ):
             latest = None
     if not reopen:
-        return latest
+        return latest, False
     if latest is not None:
-        return _reopen(latest, channel=channel, at=at)
+        return _reopen(latest, channel=channel, at=at), False
     return Conversation.objects.create(
         customer=customer,
         channel=channel,
@@ -122,10 +122,10 @@ def _open_conversation(
         last_message_at=at,
         external_thread_id=external_thread_id,
         first_response_due=at + dt.timedelta(minutes=channel.first_response_minutes),
-    )
+    ), True
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside ingest's transaction: no savepoint on every message
 def do_receive_message(
     *,
     customer: Customer,
@@ -153,7 +153,7 @@ def do_receive_message(
         and Message.objects.filter(channel=channel, provider_message_id=provider_message_id).exists()
     ):
         return None  # delivered before: it must not reopen or open anything
-    conversation = _open_conversation(
+    conversation, opened = _open_conversation(
         customer=customer,
         channel=channel,
         at=now,
@@ -202,7 +202,9 @@ def do_receive_message(
         summary=(text or unsupported)[:200],
         data={"conversation_id": conversation.pk, "direction": "in"},
     )
-    publish_on_commit(MessageReceived(conversation_id=conversation.pk, message_id=message.pk, customer_id=customer.pk))
+    publish_on_commit(
+        MessageReceived(conversation_id=conversation.pk, message_id=message.pk, customer_id=customer.pk, opened=opened)
+    )
     _push(conversation, "message.received", message_id=message.pk)
     return message
 

@@ -8,6 +8,7 @@ class MessageReceived:
     conversation_id: int
     message_id: int
     customer_id: int
+    opened: bool = True  # the message started its conversation (False: it joined one)
 
 
 @dataclass(frozen=True)

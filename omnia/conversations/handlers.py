@@ -13,11 +13,14 @@ from omnia.core.events import subscribe
 
 
 def _record_opened(event: MessageReceived) -> None:
-    routing.do_record_opened(message_id=event.message_id)
+    if event.opened:  # a message joining a conversation opens nothing: no queries
+        routing.do_record_opened(message_id=event.message_id)
 
 
 def _route_new_conversation(event: MessageReceived) -> None:
     """A conversation's first message gives it to the next free operator (if nobody has it yet)."""
+    if not event.opened:
+        return
     conversation = Conversation.objects.filter(pk=event.conversation_id).first()
     if conversation is None or conversation.assignee_id is not None:
         return

@@ -32,7 +32,9 @@ def _touch_last_contact(customer: Customer, at: dt.datetime) -> None:
         SearchToken.objects.filter(customer_id=customer.pk, contact_day__lt=day).update(contact_day=day)
 
 
-@transaction.atomic
+# No savepoint inside a caller's transaction (two statements on every message): an error rolls back
+# the caller's work too, and nobody records a timeline entry they can do without.
+@transaction.atomic(savepoint=False)
 def do_record_timeline(
     *,
     customer: Customer,
