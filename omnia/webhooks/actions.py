@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 
@@ -226,11 +226,20 @@ def subscribers(event_type: str) -> list[Endpoint]:
     return [e for e in Endpoint.objects.filter(is_active=True).only("id", "events") if event_type in e.events]
 
 
+EVENT_NAMESPACE = uuid.UUID("5b3f2f0e-5d0c-4a59-9a57-3f6a1f0c8e21")
+
+
+def event_id_for(key: str) -> uuid.UUID:
+    """The event id of the domain fact `key` ("order.created:42"): the same fact always gets the same id."""
+    return uuid.uuid5(EVENT_NAMESPACE, key)
+
+
 def do_enqueue_event(
-    *, event_type: str, data: Callable[[], dict[str, Any] | None], at: dt.datetime | None = None
+    *, event_type: str, key: str, data: Callable[[], dict[str, Any] | None], at: dt.datetime | None = None
 ) -> list[Delivery]:
     """One event for every active endpoint subscribed to `event_type`: a Delivery row each (one event id,
-    one payload, built by `data()` only when someone listens), committed before their tasks are enqueued.
+    derived from `key`, and one payload, built by `data()` only when someone listens), committed before
+    their tasks are enqueued. Idempotent: an endpoint that already has this event gets no second row.
 
     Called by handlers.py after the order's own transaction committed (the event bus dispatches only
     then): the rows are the durable record, so a lost task is not a lost event (`do_requeue_overdue`).
@@ -238,28 +247,35 @@ def do_enqueue_event(
     endpoints = subscribers(event_type)
     if not endpoints:
         return []
+    event_id = event_id_for(key)
+    have = set(Delivery.objects.filter(event_id=event_id).values_list("endpoint_id", flat=True))
+    endpoints = [endpoint for endpoint in endpoints if endpoint.pk not in have]
+    if not endpoints:
+        return []
     body = data()
     if body is None:
         return []
     now = at or clock.now()
-    event_id = uuid.uuid4()
     payload = payloads.envelope(event_id=event_id, event_type=event_type, at=now, data=body)
-    with transaction.atomic():
-        rows = Delivery.objects.bulk_create(
-            [
-                Delivery(
-                    endpoint_id=endpoint.pk,
-                    event_type=event_type,
-                    event_id=event_id,
-                    payload=payload,
-                    max_attempts=MAX_ATTEMPTS,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-                for endpoint in endpoints
-            ]
-        )
-        publish_on_commit(DeliveriesQueued(tuple(row.pk for row in rows)))
+    try:
+        with transaction.atomic():
+            rows = Delivery.objects.bulk_create(
+                [
+                    Delivery(
+                        endpoint_id=endpoint.pk,
+                        event_type=event_type,
+                        event_id=event_id,
+                        payload=payload,
+                        max_attempts=MAX_ATTEMPTS,
+                        next_attempt_at=now,
+                        created_at=now,
+                    )
+                    for endpoint in endpoints
+                ]
+            )
+            publish_on_commit(DeliveriesQueued(tuple(row.pk for row in rows)))
+    except IntegrityError:  # enqueued at the same moment by another process: its rows stand
+        return []
     return rows
 
 

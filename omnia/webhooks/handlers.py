@@ -5,6 +5,9 @@ Delivery rows cannot share that transaction. They are written first, in their ow
 the sending task is enqueued only after that commits: a delivery row that exists is sent, whether its
 task was enqueued (send_delivery) or lost (the send_overdue sweeper finds it due and late). What is
 not covered is a crash in the instant between the order's commit and these rows' commit.
+
+Event ids derive from the durable fact (the order, its history row, the payment, the return), so the
+same fact is enqueued once per endpoint however often its event is handled.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 from omnia.core.events import subscribe
 from omnia.orders.events import OrderPaid, OrderPlaced, OrderReturned, OrderStatusChanged
-from omnia.orders.models import Order
+from omnia.orders.models import Order, StatusChange
 from omnia.webhooks import actions, payloads
 from omnia.webhooks.events import DeliveriesQueued
 from omnia.webhooks.models import EventType
@@ -26,7 +29,9 @@ def _order(order_id: int, **extra: Any) -> dict[str, Any] | None:
 
 
 def _on_placed(event: OrderPlaced) -> None:
-    actions.do_enqueue_event(event_type=EventType.ORDER_CREATED, data=lambda: _order(event.order_id))
+    actions.do_enqueue_event(
+        event_type=EventType.ORDER_CREATED, key=f"order.created:{event.order_id}", data=lambda: _order(event.order_id)
+    )
 
 
 def _cancel_reason(order: dict[str, Any]) -> str:
@@ -40,18 +45,36 @@ def _cancelled(order_id: int) -> dict[str, Any] | None:
     return data
 
 
+def _change_id(event: OrderStatusChanged) -> int | str:
+    """The history row of this change (the durable fact the event ids derive from)."""
+    change = (
+        StatusChange.objects.filter(order_id=event.order_id, old=event.old, new=event.new)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return change if change is not None else f"{event.order_id}:{event.old}:{event.new}"
+
+
 def _on_status_changed(event: OrderStatusChanged) -> None:
+    change = _change_id(event)
     actions.do_enqueue_event(
         event_type=EventType.ORDER_STATUS_CHANGED,
+        key=f"order.status_changed:{change}",
         data=lambda: _order(event.order_id, old_status=event.old, new_status=event.new),
     )
     if event.new == Order.Status.CANCELLED:
-        actions.do_enqueue_event(event_type=EventType.ORDER_CANCELLED, data=lambda: _cancelled(event.order_id))
+        actions.do_enqueue_event(
+            event_type=EventType.ORDER_CANCELLED,
+            key=f"order.cancelled:{change}",
+            data=lambda: _cancelled(event.order_id),
+        )
 
 
 def _on_paid(event: OrderPaid) -> None:
     actions.do_enqueue_event(
         event_type=EventType.ORDER_PAID,
+        key=f"order.paid:{event.payment_id}",
         data=lambda: _order(event.order_id, payment=payloads.payment_json(event.payment_id)),
     )
 
@@ -65,7 +88,9 @@ def _returned(order_id: int, return_id: int) -> dict[str, Any] | None:
 
 def _on_returned(event: OrderReturned) -> None:
     actions.do_enqueue_event(
-        event_type=EventType.ORDER_RETURNED, data=lambda: _returned(event.order_id, event.return_id)
+        event_type=EventType.ORDER_RETURNED,
+        key=f"order.returned:{event.return_id}",
+        data=lambda: _returned(event.order_id, event.return_id),
     )
 
 

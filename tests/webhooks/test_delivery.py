@@ -18,8 +18,10 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 from omnia.core import clock
+from omnia.core.events import publish_on_commit
 from omnia.orders import actions as orders_actions
 from omnia.orders import actions_payments, actions_returns
+from omnia.orders.events import OrderPlaced, OrderStatusChanged
 from omnia.orders.models import Order, Payment
 from omnia.webhooks import actions, sending, signing, tasks
 from omnia.webhooks.models import Delivery, Endpoint, EventType
@@ -474,3 +476,20 @@ def test_a_failing_endpoint_is_held_so_its_deliveries_do_not_pile_on(
             run_queued_sends()
         assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SUCCEEDED}
     assert len(receiver.valid()) == actions.BREAKER_AFTER + 1 + 10 + actions.BREAKER_AFTER
+
+
+def test_the_same_fact_handled_twice_is_enqueued_once(
+    receiver: Receiver, shop: Callable[..., Order], django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    subscribe(receiver, EventType.ORDER_CREATED, EventType.ORDER_STATUS_CHANGED)
+    order = shop(django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders_actions.check_transition(actor=None, order=order, to=Order.Status.CONFIRMED)
+
+    with django_capture_on_commit_callbacks(execute=True):  # the bus delivers both events once more
+        publish_on_commit(OrderPlaced(order_id=order.pk, source="web", customer_id=order.customer_id))
+        publish_on_commit(OrderStatusChanged(order_id=order.pk, old="new", new="confirmed"))
+    run_queued_sends()
+
+    assert sorted(r.json["type"] for r in receiver.valid()) == ["order.created", "order.status_changed"]
+    assert Delivery.objects.count() == 2
