@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from omnia.catalog.models import ChannelPrice
 from omnia.core import clock
@@ -134,13 +134,14 @@ def default_sourcing(needs: Sequence[Need], fulfillment: FulfillmentIn) -> dict[
 
 
 def _existing(*, source: str, external_id: str, idempotency_key: str | None) -> Order | None:
+    """The order placed before with this key, else with this (source, external id). Ids are looked up
+    first: the whole row is read only for a repeat, which is rare."""
+    found = None
     if idempotency_key:
-        found = Order.objects.filter(idempotency_key=idempotency_key).first()
-        if found is not None:
-            return found
-    if external_id:
-        return Order.objects.filter(source=source, external_id=external_id).first()
-    return None
+        found = Order.objects.filter(idempotency_key=idempotency_key).values_list("pk", flat=True).first()
+    if found is None and external_id:
+        found = Order.objects.filter(source=source, external_id=external_id).values_list("pk", flat=True).first()
+    return Order.objects.get(pk=found) if found is not None else None
 
 
 def _customer(ref: CustomerIn, *, source: str) -> tuple[Customer, bool]:
@@ -268,8 +269,27 @@ def _reserve(
         ]
     for line, reservation in zip(lines, reservations, strict=True):
         line.location_id, line.reservation = reservation.location_id, reservation
-    OrderLine.objects.bulk_update(lines, ["location", "reservation"])
+    _link(lines)
     return lines
+
+
+def _link(lines: list[OrderLine]) -> None:
+    """Store each line's location and reservation: one UPDATE, written as SQL (bulk_update spends ≈1 ms of
+    CPU composing this CASE statement for three lines, on every order placed)."""
+    quote = connection.ops.quote_name
+    cases = " ".join("WHEN %s THEN %s" for _ in lines)
+    column = quote("id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(OrderLine._meta.db_table)} SET {quote('location_id')} = CASE {column} {cases} END, "  # noqa: S608
+            f"{quote('reservation_id')} = CASE {column} {cases} END "
+            f"WHERE {column} IN ({', '.join('%s' for _ in lines)})",  # only names and placeholders
+            [
+                *(value for line in lines for value in (line.pk, line.location_id)),
+                *(value for line in lines for value in (line.pk, line.reservation_id)),
+                *(line.pk for line in lines),
+            ],
+        )
 
 
 def _reserve_line(
