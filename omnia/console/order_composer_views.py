@@ -444,7 +444,10 @@ def summary_text(order: Order, *, language: str = "") -> str:
         lines += ["", gettext("Total: %(total)s") % {"total": format_money(order.total, order.currency)}]
         place = order.location
         if order.fulfillment == Order.Fulfillment.PICKUP and place is not None:
-            where = ", ".join(p for p in (place.name, place.address, place.city) if p)
+            parts = [p for p in (place.name, place.address) if p]
+            if place.city and not any(place.city in p for p in parts):
+                parts.append(place.city)
+            where = ", ".join(parts)
             lines.append(gettext("Pick-up: %(place)s") % {"place": where})
             if place.opening_hours:
                 lines.append(gettext("Opening hours: %(hours)s") % {"hours": place.opening_hours})
