@@ -101,7 +101,7 @@ def default_sourcing(needs: Sequence[Need], fulfillment: FulfillmentIn) -> dict[
     city = str(fulfillment.address.get("city", "")) if fulfillment.address else ""
     if fulfillment.type == Order.Fulfillment.TAKEAWAY and fulfillment.location is not None:
         return {need.index: [fulfillment.location] for need in needs}
-    stock = availability.availability([need.variant.pk for need in needs], city=city)
+    stock = availability.availability([need.variant.pk for need in needs], city=city, arrivals=False)
     usable: dict[int, list[availability.LocationStock]] = {}
     for need in needs:
         rows = [
