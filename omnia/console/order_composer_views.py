@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
@@ -402,10 +403,11 @@ def _variant(variant_id: int) -> Variant | None:
         return None
 
 
-def record_payment(*, actor: Any, order: Order, method: str, paid: bool) -> str:
-    """The payment chosen with the order, for its total (paid at a terminal, else pending); once per
-    order, however often the placing is repeated. The error text, or ''."""
-    if not method or order.payments.exists():
+def record_payment(*, actor: Any, placed: orders_actions.Placed, method: str, paid: bool) -> str:
+    """The payment chosen with the order, for its total (paid at a terminal, else pending); only by the
+    request that created the order, so a repeated placing records it once. The error text, or ''."""
+    order = placed.order
+    if not method or not placed.created or order.payments.exists():
         return ""
     try:
         actions_payments.check_add_payment(
@@ -478,6 +480,8 @@ def send_summary(*, actor: Any, conversation: Conversation, order: Order) -> tup
             extended_tag=rules.extended_tag,
             idempotency_key=f"order-summary-{order.pk}",
         )
+    except IntegrityError:
+        return True, ""  # a concurrent repeat of the same placing queued it a moment earlier
     except DomainError as exc:
         if exc.code == "REPLY_WINDOW_CLOSED":
             hours = int(rules.window.total_seconds() // 3600) if rules.window else 0
@@ -656,7 +660,7 @@ def order_place(request: HttpRequest, conversation_id: int) -> HttpResponse:
         )
         if outcome.placed is not None:
             order = outcome.placed.order
-            payment_note = record_payment(actor=request.user, order=order, method=cart.payment, paid=False)
+            payment_note = record_payment(actor=request.user, placed=outcome.placed, method=cart.payment, paid=False)
             sent, note = send_summary(actor=request.user, conversation=current, order=order)
             placed = {"key": cart.key, "order": order.pk, "sent": sent, "note": note, "payment_note": payment_note}
             cart.clear(placed=placed)

@@ -251,8 +251,11 @@ def terminal_place(request: HttpRequest) -> HttpResponse:
             order = outcome.placed.order
             payment_note = ""
             if cart.payment in dict(TERMINAL_METHODS):
-                payment_note = composer.record_payment(actor=request.user, order=order, method=cart.payment, paid=True)
-            handover_note = _hand_over(actor=request.user, order=order) if cart.fulfillment == TAKEAWAY else ""
+                payment_note = composer.record_payment(
+                    actor=request.user, placed=outcome.placed, method=cart.payment, paid=True
+                )
+            handover = cart.fulfillment == TAKEAWAY and outcome.placed.created
+            handover_note = _hand_over(actor=request.user, order=order) if handover else ""
             placed = {"key": cart.key, "order": order.pk, "payment_note": payment_note, "handover_note": handover_note}
             cart.clear(placed=placed)
             cart.fulfillment = TAKEAWAY

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -394,3 +396,42 @@ def test_the_summary_is_written_in_the_customer_language(client: Client, shop: S
     summary = Message.objects.get(direction=Message.Direction.OUT)
     assert f"Ваш заказ {order.number} оформлен." in summary.text  # in Russian, as the customer reads
     assert "Самовывоз: Dostyk Plaza" in summary.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_clicks_arriving_at_once_place_one_order_one_payment_one_summary(operator: User) -> None:
+    shop = Shop()
+    conversation = make_conversation()
+    first = login(operator)
+    add(first, conversation, shop.lamp, 1)
+    first.post(url("_cart", conversation), {"fulfillment": "pickup", "location": shop.dostyk.pk}, **HTMX)
+    first.post(url("_cart", conversation), {"payment": "cash_on_delivery"}, **HTMX)
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', text(first.get(url("", conversation), **HTMX)))
+    assert key is not None
+    barrier = threading.Barrier(4)
+    pages: list[str] = []
+    lock = threading.Lock()
+
+    def click() -> None:
+        tab = Client()
+        tab.cookies = first.cookies  # the same browser session
+        try:
+            barrier.wait()
+            page = text(tab.post(url("_place", conversation), {"idempotency_key": key.group(1)}, **HTMX))
+            with lock:
+                pages.append(page)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    order = Order.objects.get()
+    assert len(pages) == 4
+    assert all(order.number in page for page in pages)
+    assert order.payments.count() == 1
+    assert Message.objects.filter(direction=Message.Direction.OUT).count() == 1
+    assert available(shop.lamp, shop.dostyk) == 4
