@@ -307,6 +307,21 @@ def pickup_locations() -> list[Location]:
     return list(inventory_queries.list_locations().filter(offers_pickup=True).order_by("city", "name"))
 
 
+def pickup_choices(cart: Cart, locations: list[Location]) -> list[dict[str, Any]]:
+    """Pick-up places with how many of the cart's lines are there in full now (the rest is brought)."""
+    wanted = {line["variant"]: line["quantity"] for line in cart.lines}
+    stock = inventory_availability.availability(list(wanted), locations=locations, arrivals=False)
+    choices = []
+    for location in locations:
+        ready = sum(
+            1
+            for variant_id, quantity in wanted.items()
+            if any(p.location.pk == location.pk and p.available >= quantity for p in stock.get(variant_id, []))
+        )
+        choices.append({"location": location, "ready": ready, "lines": len(wanted)})
+    return choices
+
+
 def selling_stores() -> list[Location]:
     return list(
         inventory_queries.list_locations().filter(sells=True, kind=Location.Kind.STORE).order_by("city", "name")
@@ -554,7 +569,7 @@ def composer_context(
         "total": total,
         "source_label": Source(source).label,
         "fulfillments": Order.Fulfillment.choices,
-        "pickup_locations": pickup_locations(),
+        "pickup_locations": pickup_choices(cart, pickup_locations()),
         "stores": selling_stores(),
         "addresses": list(conversation.customer.addresses.all()[:5]),
         "payment_methods": Payment.Method.choices,

@@ -117,7 +117,7 @@ def _context(
         "total": total,
         "cart_url": reverse("console:terminal_cart"),
         "fulfillments": FULFILLMENTS,
-        "other_stores": [p for p in composer.pickup_locations() if p.pk != store.pk],
+        "other_stores": composer.pickup_choices(cart, [p for p in composer.pickup_locations() if p.pk != store.pk]),
         "methods": TERMINAL_METHODS,
         "error": outcome.error if outcome else "",
         "error_field": outcome.field if outcome else "",

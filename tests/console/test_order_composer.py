@@ -243,7 +243,9 @@ def test_placing_a_pickup_order_reserves_stock_and_sends_the_summary_in_the_chat
 ) -> None:
     add(client, conversation, shop.m, 2)
     add(client, conversation, shop.lamp, 1)
-    client.post(url("_cart", conversation), {"fulfillment": "pickup", "location": shop.dostyk.pk}, **HTMX)
+    cart = text(client.post(url("_cart", conversation), {"fulfillment": "pickup", "location": shop.dostyk.pk}, **HTMX))
+    assert "Dostyk Plaza · Алматы — all here now" in cart  # which pick-up point has everything
+    assert "MEGA Alma-Ata · Алматы — 0 of 2 lines here now" in cart
 
     response = place(client, conversation, payment="kaspi_pay", comment="Позвонить перед выдачей")
 
