@@ -105,7 +105,7 @@ class Cart:
     comment: str = ""
     phone: str = ""  # the terminal's customer
     customer_name: str = ""
-    placed: dict[str, Any] | None = None  # the last order placed from this cart: {"key", "order", "notice"}
+    placed: dict[str, Any] | None = None  # the last order placed from this cart: {"key", "order", "sent", …}
 
     @classmethod
     def load(cls, request: HttpRequest, name: str) -> Cart:
@@ -519,23 +519,35 @@ def source_of(conversation: Conversation) -> str:
     return str(SOURCE_BY_PROVIDER.get(conversation.channel.provider, Source.PHONE))
 
 
+def _address_fields(address: Any) -> dict[str, str]:
+    return {
+        "city": address.city,
+        "line1": address.line,
+        "apartment": address.apartment,
+        "address_comment": address.comment,
+    }
+
+
 def _prefill(cart: Cart, conversation: Conversation) -> None:
-    """A new cart: delivery to the customer's default address when they have one, else pick-up."""
-    if cart.fulfillment:
-        return
+    """A new cart is delivered to the customer's default address when they have one, else picked up; a
+    delivery without an address yet starts from that address (or the customer's city)."""
     address = conversation.customer.addresses.first()
+    if not cart.fulfillment:
+        cart.fulfillment = Order.Fulfillment.DELIVERY if address is not None else Order.Fulfillment.PICKUP
+    if cart.fulfillment == Order.Fulfillment.DELIVERY and not any(cart.address.values()):
+        if address is not None:
+            cart.address = _address_fields(address)
+        elif conversation.customer.city:
+            cart.address = {"city": conversation.customer.city}
+
+
+def _use_saved_address(cart: Cart, conversation: Conversation, value: Any) -> None:
+    """The operator picked one of the customer's saved addresses."""
+    pk = _int(value)
+    address = conversation.customer.addresses.filter(pk=pk).first() if pk is not None else None
     if address is not None:
         cart.fulfillment = Order.Fulfillment.DELIVERY
-        cart.address = {
-            "city": address.city,
-            "line1": address.line,
-            "apartment": address.apartment,
-            "address_comment": address.comment,
-        }
-    else:
-        cart.fulfillment = Order.Fulfillment.PICKUP
-        if not cart.address and conversation.customer.city:
-            cart.address = {"city": conversation.customer.city}
+        cart.address = _address_fields(address)
 
 
 def _placed_context(cart: Cart) -> dict[str, Any]:
@@ -643,6 +655,8 @@ def order_cart(request: HttpRequest, conversation_id: int) -> HttpResponse:
     current = _conversation(conversation_id)
     cart = Cart.load(request, _cart_name(current))
     apply_cart_post(cart, request.POST)
+    if "use_address" in request.POST:
+        _use_saved_address(cart, current, request.POST["use_address"])
     if cart.lines:
         cart.placed = None  # a new order is being built: the last one's confirmation goes
     context = composer_context(request, current, cart=cart)

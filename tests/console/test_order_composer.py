@@ -348,6 +348,14 @@ def test_delivery_is_prefilled_from_the_saved_address_and_needs_city_and_street(
     assert "give the city and the street and building" in refused
     assert not Order.objects.exists()
 
+    # Another saved address, picked with one click.
+    Address.objects.create(
+        customer=conversation.customer, city="Алматы", line="ул. Сатпаева 90", label="Работа", created_at=clock.now()
+    )
+    office = conversation.customer.addresses.get(line="ул. Сатпаева 90")
+    picked = text(client.post(url("_cart", conversation), {"use_address": office.pk}, **HTMX))
+    assert 'name="line1" value="ул. Сатпаева 90"' in picked
+
     place(client, conversation, city="Алматы", line1="пр. Абая 12", apartment="7")
     order = Order.objects.get()
     assert order.fulfillment == "delivery"
