@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import multiprocessing
+import multiprocessing.process
 import os
 import sys
 import threading
@@ -105,6 +107,7 @@ def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None 
             "never reaches operators connected to another",
         )
     call_command("collectstatic", interactive=False, verbosity=0)
+    applier = _start_applier() if settings.OMNIA_INGEST_DEFERRED else None
     worker = WorkerThread().start() if with_worker else None
     scheduler = Scheduler().start() if with_worker else None
     config = uvicorn.Config(
@@ -132,6 +135,28 @@ def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None 
             scheduler.stop()
         if worker is not None:
             worker.stop()
+        if applier is not None:
+            applier.terminate()  # a batch in hand rolls back and is applied by the next applier
+            applier.join(10)
+
+
+def _applier_main() -> None:
+    """The ingest applier process (spawned by serve): lower priority than the HTTP processes."""
+    os.nice(5)
+    _setup()
+    from omnia.channels.processor import run_applier
+
+    run_applier()
+
+
+def _start_applier() -> multiprocessing.process.BaseProcess:
+    """Apply stored webhooks in a process of their own, so applying a burst never slows the answers."""
+    from omnia.channels.processor import APPLIER_ENV
+
+    os.environ[APPLIER_ENV] = "1"  # this process and the HTTP processes it spawns wake no thread of their own
+    process = multiprocessing.get_context("spawn").Process(target=_applier_main, name="omnia-ingest", daemon=True)
+    process.start()
+    return process
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

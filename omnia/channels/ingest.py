@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from omnia.channels.base import (
     Attachment,
@@ -261,6 +261,11 @@ def apply_pending(*, limit: int = APPLY_BATCH, received_before: dt.datetime | No
                     parsed = decode_parsed(event.parsed or {}, event.payload)
                     threaded = connector_for(event.channel.provider).capabilities.threaded
                     _apply(event.channel, event, parsed, threaded=threaded)
+            except OperationalError:
+                # A deadlock with a concurrent applier, a lock timeout, a lost connection: nothing of this
+                # event was kept (its savepoint rolled back) and it stays waiting; commit what is done.
+                logger.warning("inbound event %s will be applied again", event.pk, exc_info=True)
+                break
             except Exception as exc:  # one bad event must not hold up the others
                 logger.exception("inbound event %s could not be applied", event.pk)
                 InboundEvent.objects.filter(pk=event.pk).update(

@@ -1,16 +1,19 @@
-"""The ingest thread of a server process: applies the webhook events `accept_webhook` stored.
+"""Applying the webhook events `accept_webhook` stored, after their answer.
 
-The webhook view stores an event, answers, and wakes this thread; the thread applies everything
-waiting (`ingest.apply_pending`, a batch per transaction) and sleeps until woken again. It also looks
-every few seconds, so events stored by a process that died before applying them are not left behind
-(the periodic `apply_waiting_events` task does the same from the worker). One thread per process,
-started on the first deferred webhook.
+`omnia serve` runs one applier process beside its HTTP processes (`run_applier`, started by the CLI,
+at a lower CPU priority so answering webhooks and pages comes first): it looks for waiting events
+every few milliseconds while there are some and applies them in batches (`ingest.apply_pending`).
+Without that process (a server started otherwise) the webhook view wakes an ingest thread of its
+own process instead (`processor.wake`). Events a dead process left waiting are applied by the
+periodic `apply_waiting_events` task.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 
 from django.db import connections
 
@@ -19,6 +22,9 @@ from omnia.channels import ingest
 logger = logging.getLogger(__name__)
 
 LOOK_EVERY = 5.0  # seconds: the thread's own look at the backlog when nobody wakes it
+APPLIER_IDLE_LOOK = 0.05  # seconds between the applier process's looks while nothing waits
+# Set by `omnia serve` for its processes when an applier process runs: the view then wakes nothing.
+APPLIER_ENV = "OMNIA_INGEST_APPLIER_PROCESS"
 
 
 class IngestProcessor:
@@ -29,7 +35,10 @@ class IngestProcessor:
         self._stopping = False
 
     def wake(self) -> None:
-        """There is something to apply: start the thread if it is not running, and wake it."""
+        """There is something to apply: start the thread if it is not running, and wake it (unless
+        the server's applier process takes care of it)."""
+        if os.environ.get(APPLIER_ENV):
+            return
         if self._thread is None or not self._thread.is_alive():
             with self._lock:
                 if self._thread is None or not self._thread.is_alive():
@@ -71,3 +80,17 @@ class IngestProcessor:
 
 
 processor = IngestProcessor()
+
+
+def run_applier(stop: threading.Event | None = None) -> None:
+    """The applier process's loop: apply what waits, look again shortly, until `stop` (or forever)."""
+    idle = IngestProcessor()
+    while stop is None or not stop.is_set():
+        try:
+            applied = idle.drain()
+        except Exception:  # a database outage: the events wait in the table
+            logger.exception("applying inbound events failed; retrying in %s s", LOOK_EVERY)
+            time.sleep(LOOK_EVERY)
+            continue
+        if not applied:
+            time.sleep(APPLIER_IDLE_LOOK)

@@ -148,3 +148,38 @@ def test_the_servers_ingest_thread_applies_a_webhook_right_after_the_answer(
         time.sleep(0.05)
     assert Message.objects.get().text == "Здравствуйте, можно поменять адрес доставки?"
     assert InboundEvent.objects.get().status == InboundEvent.Status.PROCESSED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_that_meets_a_lock_it_cannot_wait_for_stays_waiting_and_is_applied_later(
+    client: Client, channel: Channel
+) -> None:
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs row locks held by another connection (PostgreSQL)")
+    post(client, channel, "text")
+    ingest.apply_pending()
+    conversation_id = Message.objects.get().conversation_id
+    post(client, channel, "image")  # the same customer's conversation
+
+    holder = connections.create_connection("default")  # another server holding the conversation
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SELECT id FROM conversations_conversation WHERE id = %s FOR UPDATE", [conversation_id])
+            with connection.cursor() as mine:
+                mine.execute("SET lock_timeout = '200ms'")
+            ingest.apply_pending()
+
+            assert InboundEvent.objects.filter(status=InboundEvent.Status.RECEIVED).count() == 1
+            assert Message.objects.count() == 1
+            cursor.execute("ROLLBACK")
+    finally:
+        holder.close()
+        with connection.cursor() as mine:
+            mine.execute("RESET lock_timeout")
+
+    assert ingest.apply_pending() == 1
+    assert Message.objects.count() == 2
+    assert not InboundEvent.objects.exclude(status=InboundEvent.Status.PROCESSED).exists()
