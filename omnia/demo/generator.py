@@ -22,6 +22,7 @@ import datetime as dt
 import heapq
 import itertools
 import math
+import operator
 import random
 import re
 import uuid
@@ -755,7 +756,7 @@ class _Builder:
         self.pending: list[tuple[dt.datetime, int, dict[str, Any]]] = []  # exchanges, repeated orders: by time
         self.pending_seq = itertools.count()
         self.twins = 0
-        self.twin_of: dict[int, int] = {}  # the repeated order → the first one
+        self.twin_of: dict[int, int] = {}  # a repeated order or an exchange → the order it follows
 
         for day, level in zip(days, intensity, strict=True):
             expected = level * scale
@@ -831,7 +832,10 @@ class _Builder:
         """Place the orders that were due by `until` (exchanges at a return, an order repeated in another channel)."""
         while self.pending and self.pending[0][0] <= until:
             _at, _seq, order = heapq.heappop(self.pending)
-            self._order(**order)
+            if self._order(**order) is None and order.get("exchange_for") is not None:
+                # Nothing left to exchange for (the stock is held by other orders): the money goes back.
+                record = next(r for r in reversed(self.plan.returns) if r["order"] == order["exchange_for"])
+                record["refund"] = record["refund_instead"]
 
     def _number(self, placed: dt.datetime) -> str:
         yy = placed.year % 100
@@ -1091,6 +1095,7 @@ class _Builder:
         if exchange_for is not None:
             exchanged = next(r for r in reversed(plan.returns) if r["order"] == exchange_for)
             exchanged["replacement"] = index
+            self.twin_of[index] = exchange_for
         elif handover is not None and status == "completed" and customer is not None and age_days > 3:
             self._maybe_return(index, handover=handover, city=city)
         if source == "kaspi":
@@ -1253,17 +1258,19 @@ class _Builder:
         siblings = [
             v for v in self.by_product[plan.variants[first_line["variant"]]["product"]] if v != first_line["variant"]
         ]
-        exchange = bool(siblings) and reason.startswith("Не подошёл") and rng.random() < 0.6
+        one_unit = len(back) == 1 and back[0][1] == 1
+        exchange = one_unit and bool(siblings) and reason.startswith("Не подошёл") and rng.random() < 0.6
         if exchange:
             variant = rng.choice(siblings)
             price = plan.variants[variant]["price"]
+            placed = self._later(at, 2, 10)
             heapq.heappush(
                 self.pending,
                 (
-                    at,
+                    placed,
                     next(self.pending_seq),
                     {
-                        "placed": at + dt.timedelta(minutes=rng.randint(2, 10)),
+                        "placed": placed,
                         "source": "store",
                         "customer": row["customer"],
                         "fulfillment": "takeaway",
@@ -1278,11 +1285,12 @@ class _Builder:
                     },
                 ),
             )
-        else:
-            method = plan.payments[row["payments"][0]]["method"] if row["payments"] else "cash_in_store"
-            if method == "cash_on_delivery":
-                method = "cash_in_store"
-            record["refund"] = {"method": method, "amount": value, "created_at": at}
+        method = plan.payments[row["payments"][0]]["method"] if row["payments"] else "cash_in_store"
+        if method == "cash_on_delivery":
+            method = "cash_in_store"  # paid to the courier, paid back at the store's till
+        record["refund_instead"] = {"method": method, "amount": value, "created_at": at}
+        if not exchange:
+            record["refund"] = record["refund_instead"]
         record["index"] = len(plan.returns)
         plan.returns.append(record)
         if full:
@@ -1320,9 +1328,9 @@ class _Builder:
                 moved = [i for i in mine if plan.orders[i]["source"] in ("web", "email") and rng.random() < 0.6]
             else:
                 moved = mine[(len(mine) + 1) // 2 :] if len(mine) >= 2 else []
-                # An order repeated in another channel stays with the card of the first: the same customer.
-                repeated = {self.twin_of.get(i, i) for i in moved}
-                moved = [i for i in mine if self.twin_of.get(i, i) in repeated]
+            # An order repeated in another channel, or an exchange, stays with the card of the first order.
+            linked = {self.twin_of.get(i, i) for i in moved}
+            moved = [i for i in mine if self.twin_of.get(i, i) in linked]
             index = len(plan.customers)
             plan.customers.append(card)
             self.female.append(self.female[first])
@@ -2656,9 +2664,15 @@ def _write_orders(
     _insert_rows(
         StatusChange,
         (
-            {"order_id": order_ids[index], "old": old, "new": new, "at": at, "reason": reason}
+            {
+                "order_id": order_ids[index],
+                "old": row["history"][k - 1][0] if k else "",
+                "new": new,
+                "at": at,
+                "reason": reason,
+            }
             for index, row in enumerate(plan.orders)
-            for (old, *_), (new, at, reason) in zip([("",), *row["history"][:-1]], row["history"], strict=True)
+            for k, (new, at, reason) in enumerate(row["history"])
         ),
     )
     _insert_rows(
@@ -2741,40 +2755,49 @@ _RAW_FIELDS = (
 
 
 def _insert_rows(model: type[Any], rows: Iterable[dict[str, Any]]) -> None:
-    """Insert rows (dicts by field name, foreign keys as `<name>_id`) that need no primary key back, with one
-    executemany per batch; a field not given takes its default.
+    """Insert rows (dicts by field name, foreign keys as `<name>_id`, all with the same keys) that need no
+    primary key back, with one executemany per batch; a field not given takes its default.
 
     For the big tables of the history (status changes, payments, the ledger, the timeline: several rows per
     order) bulk_create spends most of its time building model instances and preparing them field by field;
     these rows are plain values already, so only times, JSON and custom fields are prepared."""
-    meta = model._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    given = [f for f in fields if f.attname in first or f.name in first]
+    defaults = [f for f in fields if f not in given]
     quote = connection.ops.quote_name
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in given + defaults)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * (len(given) + len(defaults)))})"
     )
-    adapt_time = connection.ops.adapt_datetimefield_value
-
-    def preparer(f: models.Field[Any, Any]) -> Any:
-        if isinstance(f, models.DateTimeField):
-            return adapt_time
-        if type(f) in _RAW_FIELDS or isinstance(f, models.ForeignKey):
-            return None
-        return partial(f.get_db_prep_save, connection=connection)
-
-    columns = [(f.attname, f.name, f.get_default(), preparer(f)) for f in fields]
-    rows = iter(rows)
+    take = operator.itemgetter(*[f.attname if f.attname in first else f.name for f in given])
+    prepare = [(i, _preparer(f)) for i, f in enumerate(given) if _preparer(f) is not None]
+    tail = tuple(f.get_db_prep_save(f.get_default(), connection) for f in defaults)
+    rows = itertools.chain([first], rows)
     with connection.cursor() as cursor:
         while batch := list(itertools.islice(rows, BATCH_SIZE * 5)):
             values = []
             for row in batch:
-                line = []
-                for attname, name, default, prepare in columns:
-                    value = row[attname] if attname in row else row.get(name, default)
-                    line.append(value if prepare is None else prepare(value))
-                values.append(line)
+                line = list(take(row)) if len(given) > 1 else [take(row)]
+                for i, adapt in prepare:
+                    line[i] = adapt(line[i])
+                values.append((*line, *tail))
             cursor.executemany(sql, values)
+
+
+def _preparer(field: models.Field[Any, Any]) -> Any:
+    """How a value of `field` is prepared for the database (None: taken as it is), as Django would."""
+    if isinstance(field, models.DateTimeField):
+        if connection.vendor != "sqlite":
+            return None  # bound as an aware datetime
+        zone = connection.timezone  # SQLite stores naive text in the database's time zone (UTC)
+        return lambda value: None if value is None else str(value.astimezone(zone).replace(tzinfo=None))
+    if type(field) in _RAW_FIELDS or isinstance(field, models.ForeignKey):
+        return None
+    return partial(field.get_db_prep_save, connection=connection)
 
 
 def _conversation_events(plan: DemoPlan, conversation_ids: list[int]) -> Iterator[ConversationEvent]:
