@@ -222,6 +222,11 @@ def test_an_operator_places_an_order_from_a_whatsapp_chat(
     expect(page.locator("[data-testid=order-line]")).to_have_count(1)
     page.locator(f"[data-testid=order-result][data-sku='{second}'] [data-testid=add-to-order]").click()
     expect(page.locator("[data-testid=order-line]")).to_have_count(2)
+    # Changed their mind, then not: remove the second line and add it again.
+    page.locator(f"[data-testid=order-line][data-sku='{second}'] [data-testid=remove-line]").click()
+    expect(page.locator("[data-testid=order-line]")).to_have_count(1)
+    page.locator(f"[data-testid=order-result][data-sku='{second}'] [data-testid=add-to-order]").click()
+    expect(page.locator("[data-testid=order-line]")).to_have_count(2)
     expect(page.locator(f"[data-testid=order-line][data-sku='{first}'] [data-testid=line-qty]")).to_have_value("2")
 
     # Pick-up at the store; place it.
