@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 
 from omnia.catalog.models import ChannelPrice
 from omnia.core import clock
@@ -35,6 +35,7 @@ from omnia.orders.models import Order, OrderLine, Payment, Source, StatusChange
 
 DUPLICATE_WINDOW = dt.timedelta(minutes=int(getattr(settings, "OMNIA_ORDER_DUPLICATE_MINUTES", 60)))
 MAX_LINES = 200
+DEADLOCK_ATTEMPTS = 3
 
 
 class TransitionNotAllowed(Conflict):
@@ -343,33 +344,45 @@ def check_place_order(
     sourcing: SourcingStrategy = default_sourcing,
 ) -> Placed:
     """Place an order (see the module docstring). A concurrent repeat of the same key or external id
-    is answered with the order the other request stored."""
+    is answered with the order the other request stored. When the database breaks a deadlock by
+    rolling this order back (PostgreSQL: two orders locking the same stock rows in opposite orders), it
+    is placed again from the start, up to DEADLOCK_ATTEMPTS times, unless a caller's transaction is open."""
     external_id = external_id.strip()[:100]
     key = (idempotency_key or "").strip()[:100] or None
     found = _existing(source=source, external_id=external_id, idempotency_key=key)
     if found is not None:
         return Placed(found, created=False)
-    try:
-        with transaction.atomic():
-            order = _place(
-                actor=actor,
-                customer=customer,
-                source=source,
-                lines=lines,
-                fulfillment=fulfillment,
-                external_id=external_id,
-                idempotency_key=key,
-                payment=payment,
-                conversation=conversation,
-                comment=comment,
-                sourcing=sourcing,
-            )
-    except IntegrityError:
-        found = _existing(source=source, external_id=external_id, idempotency_key=key)
-        if found is None:
-            raise
-        return Placed(found, created=False)
-    return Placed(order, created=True)
+    retry = not transaction.get_connection().in_atomic_block
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                order = _place(
+                    actor=actor,
+                    customer=customer,
+                    source=source,
+                    lines=lines,
+                    fulfillment=fulfillment,
+                    external_id=external_id,
+                    idempotency_key=key,
+                    payment=payment,
+                    conversation=conversation,
+                    comment=comment,
+                    sourcing=sourcing,
+                )
+            return Placed(order, created=True)
+        except IntegrityError:
+            found = _existing(source=source, external_id=external_id, idempotency_key=key)
+            if found is None:
+                raise
+            return Placed(found, created=False)
+        except OperationalError as exc:
+            if not (retry and attempt < DEADLOCK_ATTEMPTS and _deadlock(exc)):
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _deadlock(exc: OperationalError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == "40P01"  # deadlock_detected
 
 
 def _place(

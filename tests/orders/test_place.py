@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from omnia.catalog.models import ChannelPrice
 from omnia.core.errors import ValidationFailed
@@ -285,6 +286,40 @@ def test_64_clients_for_the_last_20_units_some_repeating_their_key() -> None:
     assert repeats <= created  # every repeated key was answered with the first order
     assert level(variant, store) == (20, 20)
     assert len(set(Order.objects.values_list("idempotency_key", flat=True))) == 20
+    assert inventory_queries.list_stock_drift() == []
+
+
+@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite serialises writers: no deadlock to break")
+@pytest.mark.django_db(transaction=True)
+def test_an_order_the_database_rolls_back_to_break_a_deadlock_is_placed_again() -> None:
+    first, second = make_variant(sku="DL-1"), make_variant(sku="DL-2")
+    store = make_location(code="deadlock", offers_pickup=True)
+    stock(first, store, 5)
+    stock(second, store, 5)
+    rows = {v.pk: StockLevel.objects.get(variant=v, location=store).pk for v in (first, second)}
+    holding, outcome = threading.Event(), {}
+
+    def clerk() -> None:  # holds the second row, then wants the first one, which the order holds by then
+        try:
+            with transaction.atomic():
+                StockLevel.objects.filter(pk=rows[second.pk]).update(low_stock_threshold=1)
+                holding.set()
+                time.sleep(0.3)  # the order has the first row and waits for the second
+                StockLevel.objects.filter(pk=rows[first.pk]).update(low_stock_threshold=1)
+            outcome["clerk"] = "committed"
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=clerk)
+    thread.start()
+    holding.wait()
+    placed = place(first, store, lines=[LineIn(first, 1), LineIn(second, 1)], idempotency_key="deadlock")
+    thread.join()
+
+    assert outcome == {"clerk": "committed"}  # the order, which waited first, was the one rolled back
+    assert placed.created
+    assert (level(first, store), level(second, store)) == ((5, 1), (5, 1))
+    assert Order.objects.count() == Reservation.objects.count() - 1 == 1
     assert inventory_queries.list_stock_drift() == []
 
 
