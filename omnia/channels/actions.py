@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from omnia.channels.models import Channel, Provider
+from omnia.channels.queries import forget_channels
 from omnia.core import clock
 from omnia.core.audit import do_record_audit
 from omnia.core.errors import ValidationFailed
@@ -196,6 +197,8 @@ def do_deactivate_channel(*, actor: Any, channel: Channel) -> Channel:
     conversations) stays; PATCH is_active=true connects it again."""
     updated = Channel.objects.filter(pk=channel.pk, is_active=True).update(is_active=False)
     channel.is_active = False
+    forget_channels()
+    transaction.on_commit(forget_channels)  # and again once others can read the change
     if updated:
         do_record_audit(actor=actor, action="channel.deactivated", target=channel, changes={"is_active": [True, False]})
     return channel

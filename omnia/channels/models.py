@@ -55,6 +55,19 @@ class Channel(models.Model):
     def __str__(self) -> str:
         return f"{self.get_provider_display()}: {self.name}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        from omnia.channels.queries import forget_channels  # the webhook lookup's cache
+
+        forget_channels()
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        deleted = super().delete(*args, **kwargs)
+        from omnia.channels.queries import forget_channels
+
+        forget_channels()
+        return deleted
+
     @property
     def credentials(self) -> dict[str, Any]:
         """Secrets (bot token, app secret, access token, passwords), decrypted on use."""
