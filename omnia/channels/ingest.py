@@ -215,7 +215,9 @@ def _ingest(*, channel: Channel, events: Iterable[InboundEventType], defer: bool
     return IngestResult(stored=stored, duplicates=duplicates)
 
 
-def _apply(channel: Channel, event: InboundEvent, parsed: InboundEventType, *, threaded: bool) -> None:
+def _apply(
+    channel: Channel, event: InboundEvent, parsed: InboundEventType, *, threaded: bool, save: bool = True
+) -> None:
     if isinstance(parsed, InboundMessage):
         _apply_message(channel, event, parsed, threaded=threaded)
     elif isinstance(parsed, InboundStatus):
@@ -229,7 +231,8 @@ def _apply(channel: Channel, event: InboundEvent, parsed: InboundEventType, *, t
         event.error = "" if known else "status for a message we did not send"
     elif isinstance(parsed, InboundIgnored):
         event.status, event.error = InboundEvent.Status.PROCESSED, parsed.reason
-    event.save(update_fields=["status", "error"])
+    if save:
+        event.save(update_fields=["status", "error"])
 
 
 @transaction.atomic
@@ -255,12 +258,16 @@ def apply_pending(*, limit: int = APPLY_BATCH, received_before: dt.datetime | No
         if transaction.get_connection().features.has_select_for_update_skip_locked:
             pending = pending.select_for_update(skip_locked=True, of=("self",))
         events = list(pending.select_related("channel").order_by("id")[:limit])
+        outcomes: dict[tuple[str, str], list[int]] = {}  # (status, error) → events: one UPDATE each
         for event in events:
             try:
                 with transaction.atomic():
                     parsed = decode_parsed(event.parsed or {}, event.payload)
                     threaded = connector_for(event.channel.provider).capabilities.threaded
-                    _apply(event.channel, event, parsed, threaded=threaded)
+                    _apply(event.channel, event, parsed, threaded=threaded, save=False)
+                    if event.status == InboundEvent.Status.RECEIVED:
+                        event.status = InboundEvent.Status.PROCESSED
+                    outcomes.setdefault((event.status, event.error), []).append(event.pk)
             except OperationalError:
                 # A deadlock with a concurrent applier, a lock timeout, a lost connection: nothing of this
                 # event was kept (its savepoint rolled back) and it stays waiting; commit what is done.
@@ -268,9 +275,11 @@ def apply_pending(*, limit: int = APPLY_BATCH, received_before: dt.datetime | No
                 break
             except Exception as exc:  # one bad event must not hold up the others
                 logger.exception("inbound event %s could not be applied", event.pk)
-                InboundEvent.objects.filter(pk=event.pk).update(
-                    status=InboundEvent.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+                outcomes.setdefault((InboundEvent.Status.FAILED, f"{type(exc).__name__}: {exc}"[:2000]), []).append(
+                    event.pk
                 )
+        for (status, error), ids in outcomes.items():
+            InboundEvent.objects.filter(pk__in=ids).update(status=status, error=error)
     return len(events)
 
 
