@@ -1471,7 +1471,8 @@ SUPPLIERS = (
 SHOP_LEGAL_NAME = "ТОО «Омния Хоум»"
 
 # --- Order life cycle ----------------------------------------------------------------------------------
-# Why an order was cancelled: (reason, weight, the step it is cancelled after).
+# Why an order was cancelled: (reason, weight, the step it is cancelled after). PAYMENT_FAILED only
+# for an order paid online.
 CANCEL_REASONS = (
     ("Покупатель передумал", 30, "new"),
     ("Нет в наличии: последний экземпляр продан в магазине", 12, "confirmed"),
@@ -1481,6 +1482,7 @@ CANCEL_REASONS = (
     ("Не забрал заказ в срок", 18, "ready"),
     ("Не прошла оплата", 10, "new"),
 )
+PAYMENT_FAILED = "Не прошла оплата"
 RETURN_REASONS = (
     ("Не подошёл размер", 30),
     ("Не подошёл цвет", 20),
@@ -1489,6 +1491,6 @@ RETURN_REASONS = (
     ("Повреждена упаковка при доставке", 8),
     ("Подарили такой же", 7),
 )
-# Kaspi.kz: the states an order is listed under (channels.md §8.2).
+# The merchant account Kaspi.kz orders came through; the supplier deliveries that refill the shelves.
 KASPI_ACCOUNT_NAME = "Kaspi.kz — Омния Хоум"
 REPLENISHMENT_REASON = "Поступление от поставщика"

@@ -1,18 +1,31 @@
 """Deterministic demo-shop generator: a home-goods retailer in Kazakhstan.
 
 `load_demo(size=..., seed=...)` fills an empty, migrated database with stores and warehouses, a
-catalog with variants and opening stock, customers with their channel identities and 18 months of
-order history ending today, one connected channel of each kind (web chat, e-mail, Telegram, WhatsApp,
-Instagram) and a few hundred conversations through them in Russian, Kazakh and English, the latest
-still waiting for an answer. Each card also gets what the customers app keeps: name search tokens,
-tags, consents, preferences, delivery addresses, a timeline (orders, consultations, calls, visits,
-notes, consents) and the counters derived from it; ~2% of people have a second card (a WhatsApp
+catalog with variants and stock, customers with their channel identities and 18 months of orders
+ending today, one connected channel of each kind (web chat, e-mail, Telegram, WhatsApp, Instagram)
+and a few hundred conversations through them in Russian, Kazakh and English, the latest still
+waiting for an answer.
+
+Every order lives its whole life as the orders app would have recorded it: take-away at a store's
+till, pick-up or delivery to one of the customer's saved addresses as its channel does it, lines
+sourced where the stock is, a status history with plausible times, payments by the channel's
+methods, ~5% cancelled with a reason, a few returned (restocked where brought back, refunded or
+exchanged), a Kaspi.kz record for marketplace orders, chat orders linked to their conversation and
+a handful repeated by phone within the hour (flagged as possible duplicates). Orders not handed
+over yet hold reservations of stock that is there; every sale, return and supplier delivery is in
+the ledger, which adds up to the stock counted now (`omnia check-integrity` is clean).
+
+Each card also gets what the customers app keeps: name search tokens, tags, consents, preferences,
+delivery addresses, a timeline (orders, returns, consultations, calls, visits, notes, consents) and
+the counters derived from it; ~2% of people have a second card (a WhatsApp
 chat, a clerk's duplicate) for the duplicate suggestions and merges. The same seed and the same date
 always give the same rows.
 
 It runs in two steps: `build_demo` computes every row in memory from one `random.Random(seed)`
 (pure: no database, no clock), and `_write_demo` bulk-inserts the rows in one transaction.
 Rows refer to each other by their index in the plan; the writer maps indexes to primary keys.
+The logins are created afterwards (see runner.py): `assign_demo_inbox` and `assign_demo_staff` then
+credit them with the conversations and the orders' history.
 """
 
 from __future__ import annotations
@@ -994,7 +1007,11 @@ class _Builder:
             planned += [("ready", ready, ""), ("picked_up", picked, ""), ("completed", completed, "")]
             leaves = cash = "picked_up"
         if not exchange and rng.random() < 0.05:
-            options = [r for r in data.CANCEL_REASONS if fulfillment == "pickup" or r[2] != "ready"]
+            options = [
+                r
+                for r in data.CANCEL_REASONS
+                if (fulfillment == "pickup" or r[2] != "ready") and (prepaid or r[0] != data.PAYMENT_FAILED)
+            ]
             reason, _weight, after = rng.choices(options, weights=[r[1] for r in options])[0]
             position = next(i for i, step in enumerate(planned) if step[0] == after)
             wait = (3 * 1440, 5 * 1440) if after == "ready" else (10, 180)
