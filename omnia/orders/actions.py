@@ -223,6 +223,7 @@ def _sellable(location: Location | None) -> bool:
 def _reserve(
     order: Order,
     needs: Sequence[Need],
+    prices: dict[int, Decimal],
     fulfillment: FulfillmentIn,
     sourcing: SourcingStrategy,
     actor: Any,
@@ -234,7 +235,6 @@ def _reserve(
     reading any availability: that is the first candidate default_sourcing gives a line it has, and the
     guarded UPDATE is the check that it has it. If a lot falls short (another order took the last units
     since, or the location lacks a line), each line is tried location by location in the sourcing order."""
-    prices = _prices(needs, order.source, order.placed_at)
     lines = OrderLine.objects.bulk_create(
         OrderLine(order=order, variant=need.variant, quantity=need.quantity, unit_price=prices[need.index])
         for need in needs
@@ -403,6 +403,13 @@ def _place(
     person, new_card = _customer(customer, source=source)
     now = clock.now()
     user = getattr(actor, "audit_user", None)
+    currency = str(settings.OMNIA_CURRENCY)
+    prices = _prices(needs, source, now)
+    total = sum((prices[need.index] * need.quantity for need in needs), Decimal(0))
+    if payment is not None and payment.amount > total:
+        raise ValidationFailed(
+            f"The payment is more than the {total} {currency} due.", field="payment.amount", code="PAYMENT_TOO_LARGE"
+        )
     order = Order.objects.create(
         number=f"tmp-{uuid.uuid4().hex[:24]}",
         customer=person,
@@ -410,8 +417,8 @@ def _place(
         external_id=external_id,
         status=Order.Status.NEW,
         location=fulfillment.location,
-        total=Decimal(0),
-        currency=str(settings.OMNIA_CURRENCY),
+        total=total,
+        currency=currency,
         comment=comment.strip()[:2000],
         placed_at=now,
         fulfillment=fulfillment.type,
@@ -421,17 +428,9 @@ def _place(
         placed_by=user,
     )
     order.number = f"O-{order.pk:06d}"
-    placed = _reserve(order, needs, fulfillment, sourcing, actor, person)
-    order.total = sum((line.line_total for line in placed), Decimal(0))
     order.possible_duplicate_of = None if new_card else _duplicate_of(order, needs)
-    order.save(update_fields=["number", "total", "possible_duplicate_of"])
+    order.save(update_fields=["number", "possible_duplicate_of"])
     if payment is not None:
-        if payment.amount > order.total:
-            raise ValidationFailed(
-                f"The payment is more than the {order.total} {order.currency} due.",
-                field="payment.amount",
-                code="PAYMENT_TOO_LARGE",
-            )
         Payment.objects.create(
             order=order, method=payment.method, amount=payment.amount, reference=payment.reference[:100], created_at=now
         )
@@ -448,6 +447,8 @@ def _place(
         at=now,
         actor=actor,
     )
+    # Last: from the stock UPDATE to the commit the stock rows stay locked, so nothing else waits in between.
+    _reserve(order, needs, prices, fulfillment, sourcing, actor, person)
     publish_on_commit(OrderPlaced(order_id=order.pk, source=source, customer_id=person.pk))
     return order
 
