@@ -13,7 +13,7 @@ from django.test import Client
 from omnia.channels import ingest, tasks
 from omnia.channels.base import Attachment, InboundIgnored, InboundMessage, InboundStatus
 from omnia.channels.models import Channel, InboundEvent
-from omnia.channels.processor import processor
+from omnia.channels.processor import APPLIER_ENV, processor
 from omnia.conversations.models import Message
 from omnia.core import clock
 from omnia.customers.models import Identity
@@ -152,12 +152,13 @@ def test_the_servers_ingest_thread_applies_a_webhook_right_after_the_answer(
 
 @pytest.mark.django_db(transaction=True)
 def test_an_event_that_meets_a_lock_it_cannot_wait_for_stays_waiting_and_is_applied_later(
-    client: Client, channel: Channel
+    client: Client, channel: Channel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from django.db import connection, connections
 
     if connection.vendor != "postgresql":
         pytest.skip("needs row locks held by another connection (PostgreSQL)")
+    monkeypatch.setenv(APPLIER_ENV, "1")  # as under omnia serve: no ingest thread applies beside this test
     post(client, channel, "text")
     ingest.apply_pending()
     conversation_id = Message.objects.get().conversation_id
