@@ -25,12 +25,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from omnia.catalog import queries as catalog_queries
 from omnia.core import clock
@@ -38,8 +37,9 @@ from omnia.core.errors import DomainError
 from omnia.core.phones import normalize_phone
 from omnia.inventory.errors import OutOfStock
 from omnia.inventory.models import Location
-from omnia.orders import actions
+from omnia.orders import actions, marketplace
 from omnia.orders.kaspi.client import KaspiClient, KaspiError, from_ms, windows
+from omnia.orders.marketplace import PollResult, Pushed, text
 from omnia.orders.models import KaspiAccount, KaspiOrder, Order, Payment, StatusChange
 
 logger = logging.getLogger(__name__)
@@ -93,30 +93,7 @@ class KaspiOrderIn:
     cancellation_reason: str = ""
 
 
-@dataclass
-class PollResult:
-    imported: int = 0
-    accepted: int = 0
-    cancelled: int = 0
-    failed: int = 0
-    to_retry: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "imported": self.imported,
-            "accepted": self.accepted,
-            "cancelled": self.cancelled,
-            "failed": self.failed,
-            "to_retry": self.to_retry,
-        }
-
-
 # --- reading the payloads ----------------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    return str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -132,7 +109,7 @@ def _related_id(resource: Mapping[str, Any], name: str) -> str:
     relations = resource.get("relationships")
     relation = relations.get(name) if isinstance(relations, dict) else None
     data = relation.get("data") if isinstance(relation, dict) else None
-    return _text(data.get("id")) if isinstance(data, dict) else ""
+    return text(data.get("id")) if isinstance(data, dict) else ""
 
 
 def _buyer(attributes: Mapping[str, Any], resource: Mapping[str, Any], included: Sequence[Any]) -> Mapping[str, Any]:
@@ -142,7 +119,7 @@ def _buyer(attributes: Mapping[str, Any], resource: Mapping[str, Any], included:
         return customer
     user_id = _related_id(resource, "user")
     for item in included:
-        if isinstance(item, dict) and item.get("type") == "customers" and _text(item.get("id")) == user_id:
+        if isinstance(item, dict) and item.get("type") == "customers" and text(item.get("id")) == user_id:
             found = item.get("attributes")
             if isinstance(found, dict):
                 return found
@@ -154,10 +131,10 @@ def parse_order(resource: Any, included: Sequence[Any] = ()) -> KaspiOrderIn:
     if not isinstance(resource, dict) or resource.get("type") != "orders":
         raise BadPayload(f"not an orders resource: {str(resource)[:200]}")
     attributes = resource.get("attributes")
-    order_id = _text(resource.get("id"))
+    order_id = text(resource.get("id"))
     if not order_id or not isinstance(attributes, dict):
         raise BadPayload(f"an order without id or attributes: {str(resource)[:200]}")
-    code = _text(attributes.get("code"))
+    code = text(attributes.get("code"))
     if not code:
         raise BadPayload(f"order {order_id}: no code")
     try:
@@ -165,27 +142,27 @@ def parse_order(resource: Any, included: Sequence[Any] = ()) -> KaspiOrderIn:
     except (ValueError, OverflowError, OSError) as exc:
         raise BadPayload(f"order {code}: creationDate {attributes.get('creationDate')!r}") from exc
     buyer = _buyer(attributes, resource, included)
-    phone = _text(buyer.get("cellPhone"))
+    phone = text(buyer.get("cellPhone"))
     if not phone:
         raise BadPayload(f"order {code}: no customer cellPhone")
-    name = " ".join(_text(buyer.get(key)) for key in ("firstName", "lastName")).strip() or _text(buyer.get("name"))
+    name = " ".join(text(buyer.get(key)) for key in ("firstName", "lastName")).strip() or text(buyer.get("name"))
     raw_address = attributes.get("deliveryAddress")
     address = raw_address if isinstance(raw_address, dict) else {}
     return KaspiOrderIn(
         id=order_id,
         code=code,
-        state=_text(attributes.get("state")),
-        status=_text(attributes.get("status")),
+        state=text(attributes.get("state")),
+        status=text(attributes.get("status")),
         created=created,
         phone=phone,
         name=name,
         total=_decimal(attributes.get("totalPrice")),
-        payment_mode=_text(attributes.get("paymentMode")),
-        delivery_mode=_text(attributes.get("deliveryMode")),
+        payment_mode=text(attributes.get("paymentMode")),
+        delivery_mode=text(attributes.get("deliveryMode")),
         kaspi_delivery=attributes.get("isKaspiDelivery") is True,
-        pickup_point_id=_text(attributes.get("pickupPointId")) or _related_id(resource, "deliveryPointOfService"),
+        pickup_point_id=text(attributes.get("pickupPointId")) or _related_id(resource, "deliveryPointOfService"),
         address=address,
-        cancellation_reason=_text(attributes.get("cancellationReason")),
+        cancellation_reason=text(attributes.get("cancellationReason")),
     )
 
 
@@ -197,7 +174,7 @@ def parse_entries(data: Sequence[Any], *, code: str) -> list[EntryIn]:
         if not isinstance(attributes, dict):
             raise BadPayload(f"order {code}: an entry without attributes")
         offer = attributes.get("offer")
-        sku = _text(offer.get("code")) if isinstance(offer, dict) else ""
+        sku = text(offer.get("code")) if isinstance(offer, dict) else ""
         quantity = attributes.get("quantity")
         if not sku:
             raise BadPayload(f"order {code}: an entry without offer code")
@@ -240,11 +217,11 @@ def _fulfillment(incoming: KaspiOrderIn, location: Location | None) -> actions.F
             )
         return actions.FulfillmentIn(type=Order.Fulfillment.PICKUP, location=location)
     source = incoming.address
-    street = " ".join(_text(source.get(key)) for key in ("streetName", "streetNumber")).strip()
+    street = " ".join(text(source.get(key)) for key in ("streetName", "streetNumber")).strip()
     address = {
-        "city": _text(source.get("town")) or (location.city if location is not None else ""),
-        "line1": _text(source.get("formattedAddress")) or street,
-        "apartment": _text(source.get("apartment")),
+        "city": text(source.get("town")) or (location.city if location is not None else ""),
+        "line1": text(source.get("formattedAddress")) or street,
+        "apartment": text(source.get("apartment")),
         "kaspi_delivery": incoming.kaspi_delivery,
         "kaspi_delivery_mode": incoming.delivery_mode,
     }
@@ -510,14 +487,14 @@ def _follow_archive(client: KaspiClient, account: KaspiAccount, now: dt.datetime
         return
     try:
         for page in client.orders(state="ARCHIVE", since=now - FOLLOW_ARCHIVE, until=now, size=100):
-            ids = [_text(r.get("id")) for r in page.orders if isinstance(r, dict)]
+            ids = [text(r.get("id")) for r in page.orders if isinstance(r, dict)]
             ours = set(
                 KaspiOrder.objects.filter(account=account, kaspi_id__in=ids, order__isnull=False).values_list(
                     "kaspi_id", flat=True
                 )
             )
             for resource in page.orders:
-                if isinstance(resource, dict) and _text(resource.get("id")) in ours:
+                if isinstance(resource, dict) and text(resource.get("id")) in ours:
                     try:
                         handle_order(client, account, parse_order(resource, page.included), result)
                     except BadPayload as exc:
@@ -528,34 +505,11 @@ def _follow_archive(client: KaspiClient, account: KaspiAccount, now: dt.datetime
 
 
 def poll_all() -> dict[str, int]:
-    """Poll every active account, each on its own (one failing never stops the others) and by one poll
-    at a time (a slow poll still running when the next is due keeps the account)."""
-    totals: dict[str, int] = {}
-    for account in KaspiAccount.objects.filter(is_active=True).order_by("pk"):
-        now = clock.now()
-        free = Q(polling_since__isnull=True) | Q(polling_since__lt=now - LEASE)
-        if not KaspiAccount.objects.filter(free, pk=account.pk).update(polling_since=now):
-            continue
-        try:
-            counts = poll_account(account, now=now).as_dict()
-        except Exception:
-            logger.exception("kaspi %s: the poll failed", account.name)
-            KaspiAccount.objects.filter(pk=account.pk).update(last_error="the poll failed: see the log")
-            continue
-        finally:
-            KaspiAccount.objects.filter(pk=account.pk, polling_since=now).update(polling_since=None)
-        for key, value in counts.items():
-            totals[key] = totals.get(key, 0) + value
-    return totals
+    """Poll every active account, each once at a time (see marketplace.poll_all)."""
+    return marketplace.poll_all(KaspiAccount.objects.filter(is_active=True), poll_account, lease=LEASE, name="kaspi")
 
 
 # --- our status changes, back to Kaspi ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Pushed:
-    detail: str
-    retry: bool = False
 
 
 def _kaspi_change(link: KaspiOrder, order: Order) -> tuple[str, dict[str, Any]] | None:

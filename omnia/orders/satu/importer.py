@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -42,7 +42,8 @@ from omnia.core.errors import DomainError
 from omnia.core.phones import normalize_phone
 from omnia.inventory.errors import OutOfStock
 from omnia.inventory.models import Location
-from omnia.orders import actions, actions_payments
+from omnia.orders import actions, actions_payments, marketplace
+from omnia.orders.marketplace import PollResult, Pushed, text
 from omnia.orders.models import Order, Payment, SatuAccount, SatuOrder, StatusChange
 from omnia.orders.satu.client import SATU_TIME, SatuClient, SatuError
 
@@ -109,30 +110,7 @@ class SatuOrderIn:
     cancellation: str = ""
 
 
-@dataclass
-class PollResult:
-    imported: int = 0
-    accepted: int = 0
-    cancelled: int = 0
-    failed: int = 0
-    to_retry: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "imported": self.imported,
-            "accepted": self.accepted,
-            "cancelled": self.cancelled,
-            "failed": self.failed,
-            "to_retry": self.to_retry,
-        }
-
-
 # --- reading the payloads ----------------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    return str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else ""
 
 
 def _money(value: Any) -> Decimal | None:
@@ -192,7 +170,7 @@ def order_id(resource: Any) -> int | None:
 
 
 def _name(*parts: Any) -> str:
-    return " ".join(text for text in (_text(part) for part in parts) if text)
+    return " ".join(text for text in (text(part) for part in parts) if text)
 
 
 def parse_order(resource: Any) -> SatuOrderIn:
@@ -200,12 +178,12 @@ def parse_order(resource: Any) -> SatuOrderIn:
     satu_id = order_id(resource)
     if satu_id is None or not isinstance(resource, dict):
         raise BadPayload(f"an order without id: {str(resource)[:200]}")
-    status = _text(resource.get("status"))
+    status = text(resource.get("status"))
     if not status:
         raise BadPayload(f"order {satu_id}: no status")
     client = resource.get("client")
     client = client if isinstance(client, dict) else {}
-    phone = _text(resource.get("phone")) or _text(client.get("phone"))
+    phone = text(resource.get("phone")) or text(client.get("phone"))
     name = _name(resource.get("client_first_name"), resource.get("client_last_name")) or _name(
         client.get("first_name"), client.get("last_name")
     )
@@ -216,9 +194,9 @@ def parse_order(resource: Any) -> SatuOrderIn:
     for item in raw_products:
         if not isinstance(item, dict):
             raise BadPayload(f"order {satu_id}: a product that is not an object: {str(item)[:100]}")
-        sku, external_id = _text(item.get("sku")), _text(item.get("external_id"))
+        sku, external_id = text(item.get("sku")), text(item.get("external_id"))
         if not sku and not external_id:
-            raise BadPayload(f"order {satu_id}: product {_text(item.get('name'))!r} has neither sku nor external_id")
+            raise BadPayload(f"order {satu_id}: product {text(item.get('name'))!r} has neither sku nor external_id")
         quantity = _quantity(item.get("quantity"))
         if quantity is None:
             raise BadPayload(f"order {satu_id}: product {sku or external_id} has quantity {item.get('quantity')!r}")
@@ -226,7 +204,7 @@ def parse_order(resource: Any) -> SatuOrderIn:
             ProductIn(
                 sku=sku,
                 external_id=external_id,
-                name=_text(item.get("name")),
+                name=text(item.get("name")),
                 quantity=quantity,
                 total=_money(item.get("total_price")),
             )
@@ -237,8 +215,8 @@ def parse_order(resource: Any) -> SatuOrderIn:
     delivery = delivery if isinstance(delivery, dict) else {}
     provider = resource.get("delivery_provider_data")
     recipient = provider.get("recipient_address") if isinstance(provider, dict) else None
-    address = _text(resource.get("delivery_address"))
-    city = _text(recipient.get("city_name")) if isinstance(recipient, dict) else ""
+    address = text(resource.get("delivery_address"))
+    city = text(recipient.get("city_name")) if isinstance(recipient, dict) else ""
     if not city and "," in address:
         city = address.split(",", 1)[0].strip()
     payment = resource.get("payment_option")
@@ -251,17 +229,17 @@ def parse_order(resource: Any) -> SatuOrderIn:
         created=_moment(resource.get("date_created")),
         phone=phone,
         name=name,
-        email=_text(resource.get("email")) or _text(client.get("email")),
+        email=text(resource.get("email")) or text(client.get("email")),
         products=tuple(products),
-        delivery_name=_text(delivery.get("name")),
-        delivery_service=_text(delivery.get("shipping_service")),
+        delivery_name=text(delivery.get("name")),
+        delivery_service=text(delivery.get("shipping_service")),
         address=address,
         city=city,
-        payment_name=_text(payment.get("name")),
-        paid_at_satu=isinstance(payment_data, dict) and _text(payment_data.get("status")) == "paid",
+        payment_name=text(payment.get("name")),
+        paid_at_satu=isinstance(payment_data, dict) and text(payment_data.get("status")) == "paid",
         total=_money(resource.get("price")),
-        notes=_text(resource.get("client_notes")),
-        cancellation=_text(cancellation.get("title")) if isinstance(cancellation, dict) else "",
+        notes=text(resource.get("client_notes")),
+        cancellation=text(cancellation.get("title")) if isinstance(cancellation, dict) else "",
     )
 
 
@@ -439,7 +417,7 @@ def handle_raw(client: SatuClient, account: SatuAccount, resource: Any, result: 
         result.failed += 1
         result.errors.append(message)
         return True
-    status = _text(resource.get("status")) if isinstance(resource, dict) else ""
+    status = text(resource.get("status")) if isinstance(resource, dict) else ""
     try:
         incoming = parse_order(resource)
     except BadPayload as exc:
@@ -642,34 +620,16 @@ def _follow_cancelled(client: SatuClient, account: SatuAccount, now: dt.datetime
 
 
 def poll_all() -> dict[str, int]:
-    """Poll every active account, each on its own (one failing never stops the others) and by one poll
-    at a time (a slow poll still running when the next is due keeps the account)."""
-    totals: dict[str, int] = {}
-    for account in SatuAccount.objects.filter(is_active=True).select_related("pickup_location").order_by("pk"):
-        now = clock.now()
-        free = Q(polling_since__isnull=True) | Q(polling_since__lt=now - LEASE)
-        if not SatuAccount.objects.filter(free, pk=account.pk).update(polling_since=now):
-            continue
-        try:
-            counts = poll_account(account, now=now).as_dict()
-        except Exception:
-            logger.exception("satu %s: the poll failed", account.name)
-            SatuAccount.objects.filter(pk=account.pk).update(last_error="the poll failed: see the log")
-            continue
-        finally:
-            SatuAccount.objects.filter(pk=account.pk, polling_since=now).update(polling_since=None)
-        for key, value in counts.items():
-            totals[key] = totals.get(key, 0) + value
-    return totals
+    """Poll every active account, each once at a time (see marketplace.poll_all)."""
+    return marketplace.poll_all(
+        SatuAccount.objects.filter(is_active=True).select_related("pickup_location"),
+        poll_account,
+        lease=LEASE,
+        name="satu",
+    )
 
 
 # --- our status changes, back to Satu -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Pushed:
-    detail: str
-    retry: bool = False
 
 
 DELIVERED_HERE = frozenset({Order.Status.DELIVERED, Order.Status.PICKED_UP, Order.Status.COMPLETED})
