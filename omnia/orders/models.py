@@ -234,23 +234,19 @@ class ReturnLine(models.Model):
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="return_line_quantity_positive")]
 
 
-class KaspiAccount(models.Model):
-    """A Kaspi.kz merchant whose orders the poll imports; the API token is encrypted at rest."""
+class MarketplaceAccount(models.Model):
+    """A marketplace account whose orders a poll imports (Kaspi.kz, Satu.kz); its API token is encrypted at rest."""
 
     name = models.CharField(_("name"), max_length=100)
     token_encrypted = models.TextField(editable=False, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-    watermark = models.DateTimeField(
-        _("polled from"), null=True, blank=True, help_text=_("Orders created before this were all handled.")
-    )
     last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     polling_since = models.DateTimeField(null=True, blank=True, editable=False)  # a poll's lease on the account
     created_at = models.DateTimeField(_("connected"))
 
     class Meta:
-        verbose_name = _("Kaspi.kz account")
-        verbose_name_plural = _("Kaspi.kz accounts")
+        abstract = True
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -258,7 +254,7 @@ class KaspiAccount(models.Model):
 
     @property
     def token(self) -> str:
-        """The X-Auth-Token, decrypted on use."""
+        """The API token (Kaspi's X-Auth-Token, Satu's Bearer token), decrypted on use."""
         from omnia.core.crypto import decrypt_json
 
         return str(decrypt_json(self.token_encrypted).get("token", ""))
@@ -268,6 +264,18 @@ class KaspiAccount(models.Model):
         from omnia.core.crypto import encrypt_json
 
         self.token_encrypted = encrypt_json({"token": value})
+
+
+class KaspiAccount(MarketplaceAccount):
+    """A Kaspi.kz merchant whose orders the poll imports."""
+
+    watermark = models.DateTimeField(
+        _("polled from"), null=True, blank=True, help_text=_("Orders created before this were all handled.")
+    )
+
+    class Meta(MarketplaceAccount.Meta):
+        verbose_name = _("Kaspi.kz account")
+        verbose_name_plural = _("Kaspi.kz accounts")
 
 
 class KaspiOrder(models.Model):
@@ -326,12 +334,9 @@ class SavedOrderView(models.Model):
         return self.name
 
 
-class SatuAccount(models.Model):
-    """A Satu.kz company whose orders the poll imports; the API token is encrypted at rest."""
+class SatuAccount(MarketplaceAccount):
+    """A Satu.kz company whose orders the poll imports."""
 
-    name = models.CharField(_("name"), max_length=100)
-    token_encrypted = models.TextField(editable=False, blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
     pickup_location = models.ForeignKey(
         "inventory.Location",
         null=True,
@@ -344,31 +349,10 @@ class SatuAccount(models.Model):
     last_id = models.BigIntegerField(
         _("handled up to order id"), null=True, blank=True, help_text=_("Satu orders up to this id were all handled.")
     )
-    last_polled_at = models.DateTimeField(_("last polled"), null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
-    polling_since = models.DateTimeField(null=True, blank=True, editable=False)  # a poll's lease on the account
-    created_at = models.DateTimeField(_("connected"))
 
-    class Meta:
+    class Meta(MarketplaceAccount.Meta):
         verbose_name = _("Satu.kz account")
         verbose_name_plural = _("Satu.kz accounts")
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def token(self) -> str:
-        """The Bearer token, decrypted on use."""
-        from omnia.core.crypto import decrypt_json
-
-        return str(decrypt_json(self.token_encrypted).get("token", ""))
-
-    @token.setter
-    def token(self, value: str) -> None:
-        from omnia.core.crypto import encrypt_json
-
-        self.token_encrypted = encrypt_json({"token": value})
 
 
 class SatuOrder(models.Model):
