@@ -271,8 +271,12 @@ def search_rows(text: str, *, source: str, cart: Cart, store: Location | None = 
     return rows
 
 
-def cart_lines(cart: Cart, *, source: str, errors: dict[int, str] | None = None) -> tuple[list[dict[str, Any]], str]:
-    """The cart's lines with names, prices, what is available where, and the estimated total."""
+def cart_lines(
+    cart: Cart, *, source: str, errors: dict[int, str] | None = None, at: int | None = None
+) -> tuple[list[dict[str, Any]], str]:
+    """The cart's lines with names, prices, what is available in all and at `at` (else the cart's chosen
+    location), and the estimated total."""
+    at = at if at is not None else cart.location
     ids = [line["variant"] for line in cart.lines]
     variants = {v.pk: v for v in catalog_queries.list_variants().filter(pk__in=ids)}
     cart.lines = [line for line in cart.lines if line["variant"] in variants]
@@ -284,7 +288,7 @@ def cart_lines(cart: Cart, *, source: str, errors: dict[int, str] | None = None)
         variant = variants[line["variant"]]
         price = _price(variant, source)
         places = stock.get(variant.pk, [])
-        chosen = next((p for p in places if p.location.pk == cart.location), None)
+        chosen = next((p for p in places if p.location.pk == at), None)
         line_total = price["amount"] * line["quantity"]
         total += line_total
         currency = variant.currency

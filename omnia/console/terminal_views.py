@@ -109,7 +109,9 @@ def _receipt(cart: composer.Cart) -> dict[str, Any]:
 def _context(
     request: HttpRequest, store: Location, cart: composer.Cart, outcome: composer.Outcome | None = None
 ) -> dict[str, Any]:
-    lines, total = composer.cart_lines(cart, source=Source.STORE, errors=outcome.line_errors if outcome else None)
+    here = store.pk if cart.fulfillment in (TAKEAWAY, PICKUP_HERE) else None
+    errors = outcome.line_errors if outcome else None
+    lines, total = composer.cart_lines(cart, source=Source.STORE, errors=errors, at=here)
     return {
         "store": store,
         "cart": cart,
@@ -167,6 +169,7 @@ def terminal_search(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "add_url": reverse("console:terminal_cart"),
         "cart_target": "#terminal-cart",
+        "scan_box": "terminal-q",  # after an add, the next scan goes to the search box
     }
     return HttpResponse(render_to_string("console/_order_composer_results.html", context, request=request))
 
