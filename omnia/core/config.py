@@ -51,6 +51,9 @@ class Config:
     # Webhooks answered once stored and applied right after by the process's ingest thread (`omnia
     # serve` turns it on); off, each webhook is applied before its answer.
     ingest_deferred: bool = False
+    # Orders of one customer with the same lines from another channel within this many minutes are
+    # flagged as possible duplicates for an operator.
+    order_duplicate_minutes: int = 60
 
 
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:
@@ -63,6 +66,15 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     if value in FALSE_VALUES:
         return False
     raise ConfigError(name, f"expected true or false, got {raw!r}")
+
+
+def _minutes(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) <= 7 * 24 * 60:
+        raise ConfigError(name, f"expected a number of minutes from 1 to 10080, got {raw!r}")
+    return int(raw)
 
 
 def _database(env: dict[str, str], data_dir: Path) -> dict[str, object]:
@@ -221,4 +233,5 @@ def load(env: dict[str, str] | None = None) -> Config:
         time_zone=_time_zone(env),
         provider_urls=_provider_urls(env),
         ingest_deferred=_bool(env, "OMNIA_INGEST_DEFERRED", default=False),
+        order_duplicate_minutes=_minutes(env, "OMNIA_ORDER_DUPLICATE_MINUTES", default=60),
     )

@@ -24,6 +24,15 @@ def test_defaults_are_the_embedded_kazakhstan_shop(env: dict[str, str], tmp_path
     assert (cfg.region, cfg.currency, cfg.language, cfg.time_zone) == ("KZ", "KZT", "ru", "Asia/Almaty")
     assert cfg.debug is False
     assert cfg.redis_url is None
+    assert (cfg.ingest_deferred, cfg.order_duplicate_minutes) == (False, 60)
+
+
+def test_the_duplicate_window_and_deferred_ingest_are_read(env: dict[str, str]) -> None:
+    env.update(OMNIA_ORDER_DUPLICATE_MINUTES="15", OMNIA_INGEST_DEFERRED="true")
+
+    cfg = config.load(env)
+
+    assert (cfg.ingest_deferred, cfg.order_duplicate_minutes) == (True, 15)
 
 
 def test_secret_key_is_generated_once_and_kept(env: dict[str, str], tmp_path: Path) -> None:
@@ -73,6 +82,9 @@ def test_postgresql_connections_are_pooled_per_process(
         ("OMNIA_TIME_ZONE", "Asia/Nowhere", "unknown time zone"),
         ("OMNIA_DATABASE_POOL", "-1", "number of connections"),
         ("OMNIA_DATABASE_POOL", "many", "number of connections"),
+        ("OMNIA_ORDER_DUPLICATE_MINUTES", "0", "number of minutes"),
+        ("OMNIA_ORDER_DUPLICATE_MINUTES", "an hour", "number of minutes"),
+        ("OMNIA_INGEST_DEFERRED", "sometimes", "expected true or false"),
     ],
 )
 def test_bad_value_names_the_variable(env: dict[str, str], variable: str, value: str, fragment: str) -> None:
