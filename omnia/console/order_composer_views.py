@@ -387,14 +387,16 @@ def place_cart(
     conversation: Conversation | None = None,
 ) -> Outcome:
     """check_place_order with the cart's lines and key; a refusal becomes the text the panel shows."""
-    variants = [v for v in (_variant(line["variant"]) for line in cart.lines) if v is not None]
+    known = [(line, _variant(line["variant"])) for line in cart.lines]
+    cart.lines = [line for line, variant in known if variant is not None]  # a variant deleted meanwhile
+    variants = [variant for _, variant in known if variant is not None]
     if fulfillment.type == Order.Fulfillment.DELIVERY and (
         not fulfillment.address.get("city") or not fulfillment.address.get("line1")
     ):
         return Outcome(error=str(ERROR_MESSAGES["ADDRESS_REQUIRED"]), field="fulfillment.address")
     lines = [
         orders_actions.LineIn(variant=v, quantity=line["quantity"])
-        for v, line in zip(variants, cart.lines, strict=False)
+        for v, line in zip(variants, cart.lines, strict=True)
     ]
     try:
         placed = orders_actions.check_place_order(
