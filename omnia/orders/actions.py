@@ -31,7 +31,7 @@ from omnia.inventory import availability
 from omnia.inventory.errors import OutOfStock
 from omnia.inventory.models import Location, Reservation
 from omnia.orders.events import OrderPlaced, OrderStatusChanged
-from omnia.orders.models import Order, OrderLine, Payment, Source, StatusChange
+from omnia.orders.models import Order, OrderLine, Payment, Shipment, Source, StatusChange
 
 DUPLICATE_WINDOW = dt.timedelta(minutes=int(getattr(settings, "OMNIA_ORDER_DUPLICATE_MINUTES", 60)))
 MAX_LINES = 200
@@ -448,7 +448,11 @@ def _place(
         actor=actor,
     )
     # Last: from the stock UPDATE to the commit the stock rows stay locked, so nothing else waits in between.
-    _reserve(order, needs, prices, fulfillment, sourcing, actor, person)
+    placed = _reserve(order, needs, prices, fulfillment, sourcing, actor, person)
+    Shipment.objects.bulk_create(  # one per sourcing location, each picked and shipped on its own
+        Shipment(order=order, location_id=where, created_at=now, updated_at=now)
+        for where in sorted({line.location_id for line in placed if line.location_id is not None})
+    )
     publish_on_commit(OrderPlaced(order_id=order.pk, source=source, customer_id=person.pk))
     return order
 

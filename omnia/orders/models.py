@@ -386,3 +386,54 @@ class SatuOrder(models.Model):
 
     def __str__(self) -> str:
         return f"Satu {self.satu_id}"
+
+
+class Shipment(models.Model):
+    """The part of an order sourced from one location: picked, shipped or handed out on its own.
+
+    One per sourcing location (the locations of the order's lines); the order follows its shipments."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PICKING = "picking", _("Picking")
+        READY = "ready", _("Ready for pick-up")
+        SHIPPED = "shipped", _("Shipped")
+        DELIVERED = "delivered", _("Delivered")
+        PICKED_UP = "picked_up", _("Picked up")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments", verbose_name=_("order"))
+    location = models.ForeignKey(
+        "inventory.Location", on_delete=models.PROTECT, related_name="+", verbose_name=_("sourced from")
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(_("created"))
+    updated_at = models.DateTimeField(_("updated"))
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["order", "location"], name="shipment_unique_location")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}/{self.location_id}"
+
+
+class ShipmentChange(models.Model):
+    """A shipment's history: every move with who, when and why (append-only). Kept apart from the order's
+    StatusChange, which webhooks and the marketplace pushes read as the order's own transitions."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="history")
+    old = models.CharField(_("from"), max_length=16, blank=True)
+    new = models.CharField(_("to"), max_length=16)
+    at = models.DateTimeField(_("when"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(_("why"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("shipment change")
+        verbose_name_plural = _("shipment changes")
+        ordering = ["at", "id"]
