@@ -593,7 +593,6 @@ def composer_context(
         "payment_methods": Payment.Method.choices,
         "error": outcome.error if outcome else "",
         "error_field": outcome.field if outcome else "",
-        "can_order": permissions.can(request.user, Section.ORDERS),  # type: ignore[arg-type]
         **_placed_context(cart),
     }
 
