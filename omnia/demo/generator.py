@@ -863,6 +863,7 @@ class _Builder:
         rng, variants = self.rng, self.plan.variants
         variant_ids = range(len(variants))
         lines: list[dict[str, Any]] = []
+        nearest_warehouse = next((loc for loc in sourcing if loc in self.warehouses), sourcing[0])
         n_lines = rng.choices((1, 2, 3, 4), cum_weights=(55, 83, 95, 100))[0]
         picked = rng.choices(variant_ids, cum_weights=line_cum, k=n_lines)
         for variant in dict.fromkeys(picked):  # distinct, in drawn order
@@ -872,7 +873,7 @@ class _Builder:
                 if reserve:
                     source = next((loc for loc in sourcing if self.free.get((variant, loc), 0) >= quantity), None)
                 else:
-                    source = next((loc for loc in sourcing if (variant, loc) in self.held), sourcing[-1])
+                    source = next((loc for loc in sourcing if (variant, loc) in self.held), nearest_warehouse)
                 if source is not None and all(line["variant"] != variant for line in lines):
                     break
                 source = None
@@ -1235,8 +1236,8 @@ class _Builder:
         }
 
     def _maybe_return(self, order: int, *, handover: dt.datetime, city: str) -> None:
-        """~2.5% of handed-over orders come back within two weeks, often at another store; a quarter of
-        the returns are exchanges for another size or colour of the same product."""
+        """~2.5% of handed-over orders come back within two weeks, a third at another store; a single unit
+        of the wrong size or colour is often exchanged for another variant of the same product."""
         rng, plan = self.rng, self.plan
         if rng.random() >= 0.025 or not self.return_places:
             return
