@@ -97,5 +97,6 @@ api.add_router("", orders_router)
 api.add_router("", webhooks_router)
 # Connectors (in omnia.channels, a layer above conversations) know each provider's reply window.
 conversations_api.use_reply_window(channels_api.reply_window_for)
+conversations_api.use_template_lookup(channels_api.template_for)
 api.add_router("", conversations_api.router)
 api.add_router("", channels_api.router)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
 from django.db import transaction
 
-from omnia.channels.models import Channel, Provider
+from omnia.channels import message_templates
+from omnia.channels.models import Channel, MessageTemplate, Provider
 from omnia.channels.queries import forget_channels
 from omnia.core import clock
 from omnia.core.audit import do_record_audit
@@ -202,3 +204,84 @@ def do_deactivate_channel(*, actor: Any, channel: Channel) -> Channel:
     if updated:
         do_record_audit(actor=actor, action="channel.deactivated", target=channel, changes={"is_active": [True, False]})
     return channel
+
+
+# --- approved message templates (WhatsApp) ---------------------------------------------------------
+
+TEMPLATE_PROVIDERS = frozenset({Provider.WHATSAPP})
+_TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,512}$")  # Meta's rule for template names
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")  # Meta's codes: ru, kk, en_US, pt_BR
+MAX_TEMPLATE_BODY = 1024
+
+
+@transaction.atomic
+def check_save_template(
+    *,
+    actor: Any,
+    channel: Channel,
+    name: str,
+    language: str,
+    body: str,
+    category: str = MessageTemplate.Category.UTILITY,
+    template: MessageTemplate | None = None,
+) -> MessageTemplate:
+    """Register (or correct) a template the provider approved, exactly as approved: its name, language
+    and text with the numbered placeholders. The same name and language twice is TEMPLATE_EXISTS."""
+    if channel.provider not in TEMPLATE_PROVIDERS:
+        raise ValidationFailed(
+            f"{channel.get_provider_display()} channels have no approved templates.",
+            field="channel",
+            code="TEMPLATES_NOT_SUPPORTED",
+        )
+    name, language, body = name.strip(), language.strip(), body.strip()
+    if not _TEMPLATE_NAME.match(name):
+        raise ValidationFailed(
+            "The name is the template's name at Meta: lower-case letters, digits and underscores.",
+            field="name",
+            code="TEMPLATE_NAME_INVALID",
+        )
+    if not _LANGUAGE.match(language):
+        raise ValidationFailed(
+            f"{language!r} is not a language code such as ru, kk or en_US.", field="language", code="LANGUAGE_INVALID"
+        )
+    if category not in MessageTemplate.Category.values:
+        raise ValidationFailed(f"Unknown category {category!r}.", field="category", code="CATEGORY_INVALID")
+    if not body:
+        raise ValidationFailed("The text is empty.", field="body", code="REQUIRED")
+    if len(body) > MAX_TEMPLATE_BODY:
+        raise ValidationFailed(
+            f"The text is longer than {MAX_TEMPLATE_BODY} characters.", field="body", code="TOO_LONG"
+        )
+    message_templates.placeholders(body)
+    clash = MessageTemplate.objects.filter(channel=channel, name=name, language=language)
+    if template is not None:
+        clash = clash.exclude(pk=template.pk)
+    if clash.exists():
+        raise ValidationFailed(f"{name} ({language}) is registered already.", field="name", code="TEMPLATE_EXISTS")
+    created = template is None
+    if template is None:
+        template = MessageTemplate(channel=channel, created_at=clock.now())
+    template.name, template.language, template.body, template.category = name, language, body, category
+    template.is_active = True
+    template.save()
+    do_record_audit(
+        actor=actor,
+        action="channel.template_added" if created else "channel.template_changed",
+        target=channel,
+        changes={"template": f"{name} ({language})"},
+    )
+    return template
+
+
+@transaction.atomic
+def do_retire_template(*, actor: Any, template: MessageTemplate) -> MessageTemplate:
+    """Stop offering a template (paused or rejected at Meta); what was sent with it stays as it was."""
+    if MessageTemplate.objects.filter(pk=template.pk, is_active=True).update(is_active=False):
+        do_record_audit(
+            actor=actor,
+            action="channel.template_retired",
+            target=template.channel,
+            changes={"template": str(template)},
+        )
+    template.is_active = False
+    return template

@@ -7,15 +7,17 @@ point at them): DELETE deactivates.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from omnia.channels import actions, queries
-from omnia.channels.models import Channel
+from omnia.channels import actions, message_templates, queries
+from omnia.channels.models import Channel, MessageTemplate
 from omnia.channels.registry import connector_for
-from omnia.channels.schemas import ChannelIn, ChannelOut, ChannelPatch
+from omnia.channels.schemas import ChannelIn, ChannelOut, ChannelPatch, MessageTemplateIn, MessageTemplateOut
 from omnia.conversations.queries import ReplyRules
-from omnia.core.errors import NotFound
+from omnia.core.errors import NotFound, ValidationFailed
 from omnia.core.pagination import Page, paginate
 from omnia.core.permissions import Section, actor_of, authorize
 
@@ -34,6 +36,26 @@ def reply_window_for(provider: str) -> ReplyRules:
         extended_window=capabilities.extended_window,
         extended_tag=capabilities.extended_window_tag,
     )
+
+
+def template_for(channel: Channel, ref: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """A registered, active template of `channel` filled with `ref["values"]`: what the provider is
+    sent, and the text the customer reads (the conversations API reaches it through omnia.api)."""
+    template_id = ref.get("id")
+    template = (
+        MessageTemplate.objects.filter(channel=channel, pk=template_id, is_active=True).first()
+        if isinstance(template_id, int)
+        else None
+    )
+    if template is None:
+        raise NotFound(
+            f"No template {template_id!r} in use on {channel}.", code="TEMPLATE_NOT_FOUND", field="template.id"
+        )
+    values = ref.get("values", [])
+    if not isinstance(values, list) or not all(isinstance(v, str | int | float) for v in values):
+        raise ValidationFailed("The values are a list of texts.", field="template.values")
+    strings = [str(v) for v in values]
+    return message_templates.payload(template, strings), message_templates.render(template, strings)
 
 
 def _channel(channel_id: int) -> Channel:
@@ -93,3 +115,44 @@ def deactivate_channel(request: HttpRequest, channel_id: int) -> ChannelOut:
     actor = actor_of(request)
     authorize(actor, Section.SETTINGS, write=True)
     return ChannelOut.of(actions.do_deactivate_channel(actor=actor, channel=_channel(channel_id)))
+
+
+@router.get(
+    "/channels/{channel_id}/templates",
+    response=list[MessageTemplateOut],
+    summary="The channel's approved message templates (WhatsApp)",
+    description="What may be sent outside the 24-hour window: `POST /conversations/{id}/messages` with "
+    '`"template": {"id", "values": [...]}`.',
+)
+def list_templates(request: HttpRequest, channel_id: int, active: bool | None = None) -> list[MessageTemplateOut]:
+    authorize(actor_of(request), Section.SETTINGS)
+    templates = _channel(channel_id).message_templates.all()
+    if active is not None:
+        templates = templates.filter(is_active=active)
+    return [MessageTemplateOut.of(t) for t in templates]
+
+
+@router.post(
+    "/channels/{channel_id}/templates",
+    response={201: MessageTemplateOut},
+    summary="Register a template approved at Meta",
+)
+def create_template(request: HttpRequest, channel_id: int, payload: MessageTemplateIn) -> Status[MessageTemplateOut]:
+    actor = actor_of(request)
+    authorize(actor, Section.SETTINGS, write=True)
+    template = actions.check_save_template(actor=actor, channel=_channel(channel_id), **payload.model_dump())
+    return Status(201, MessageTemplateOut.of(template))
+
+
+@router.delete(
+    "/channels/{channel_id}/templates/{template_id}",
+    response=MessageTemplateOut,
+    summary="Stop offering a template (paused or rejected at Meta)",
+)
+def retire_template(request: HttpRequest, channel_id: int, template_id: int) -> MessageTemplateOut:
+    actor = actor_of(request)
+    authorize(actor, Section.SETTINGS, write=True)
+    template = MessageTemplate.objects.filter(channel=_channel(channel_id), pk=template_id).first()
+    if template is None:
+        raise NotFound(f"No template #{template_id} on this channel.", code="TEMPLATE_NOT_FOUND", field="template_id")
+    return MessageTemplateOut.of(actions.do_retire_template(actor=actor, template=template))

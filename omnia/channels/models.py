@@ -130,3 +130,33 @@ class MailboxState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_id}: {self.folder} {self.uidvalidity}/{self.last_uid}"
+
+
+class MessageTemplate(models.Model):
+    """A message template the provider approved (WhatsApp), as the shop registered it at Meta: the only
+    thing that may start or resume a conversation outside the 24-hour window. Its body keeps Meta's
+    numbered placeholders ({{1}}, {{2}}…) that the operator (or a notification) fills in."""
+
+    class Category(models.TextChoices):
+        UTILITY = "utility", _("Utility (orders, deliveries)")
+        MARKETING = "marketing", _("Marketing")
+        AUTHENTICATION = "authentication", _("Authentication")
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="message_templates", verbose_name=_("channel")
+    )
+    name = models.CharField(_("name at the provider"), max_length=512)
+    language = models.CharField(_("language code"), max_length=15)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices, default=Category.UTILITY)
+    body = models.TextField(_("text"), help_text=_("As approved, with {{1}}, {{2}}… where the values go."))
+    is_active = models.BooleanField(_("in use"), default=True)
+    created_at = models.DateTimeField(_("added"))
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["name", "language"]
+        constraints = [models.UniqueConstraint(fields=["channel", "name", "language"], name="message_template_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"

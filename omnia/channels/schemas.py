@@ -8,8 +8,8 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
-from omnia.channels import actions
-from omnia.channels.models import Channel, Provider
+from omnia.channels import actions, message_templates
+from omnia.channels.models import Channel, MessageTemplate, Provider
 
 
 class ChannelOut(Schema):
@@ -104,3 +104,36 @@ class ChannelPatch(Schema):
     reply_policy: Channel.ReplyPolicy | None = None
     first_response_minutes: int | None = None
     is_active: bool | None = None
+
+
+class MessageTemplateOut(Schema):
+    id: int
+    channel_id: int
+    name: str = Field(description="The template's name at the provider (Meta)")
+    language: str = Field(description="Meta's language code: ru, kk, en_US…")
+    category: str
+    body: str = Field(description="The approved text, with {{1}}, {{2}}… where the values go")
+    values: int = Field(description="How many values a send must give")
+    is_active: bool
+    created_at: dt.datetime
+
+    @staticmethod
+    def of(template: MessageTemplate) -> MessageTemplateOut:
+        return MessageTemplateOut(
+            id=template.pk,
+            channel_id=template.channel_id,
+            name=template.name,
+            language=template.language,
+            category=template.category,
+            body=template.body,
+            values=message_templates.placeholders(template.body),
+            is_active=template.is_active,
+            created_at=template.created_at,
+        )
+
+
+class MessageTemplateIn(Schema):
+    name: str = Field(description="Exactly as approved at Meta: lower-case letters, digits, underscores")
+    language: str = Field(description="ru, kk, en_US…")
+    body: str = Field(description="The approved text with {{1}}, {{2}}… placeholders")
+    category: str = MessageTemplate.Category.UTILITY

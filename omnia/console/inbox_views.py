@@ -25,7 +25,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from omnia.accounts import queries as accounts_queries
+from omnia.channels import actions as channels_actions
 from omnia.channels import api as channels_api
+from omnia.channels import message_templates
 from omnia.channels import queries as channels_queries
 from omnia.channels.email import files as email_files
 from omnia.channels.models import Provider
@@ -383,6 +385,10 @@ def _composer_context(
         "via": chosen["channel"].pk,
         "window_state": chosen["window"],
         "window_note": chosen["note"],
+        "templates_supported": chosen["window"] == "closed"
+        and chosen["channel"].provider in channels_actions.TEMPLATE_PROVIDERS,
+        "templates": _templates(chosen["channel"]) if chosen["window"] == "closed" else [],
+        "template_id": str(extra.pop("template_id", "") or ""),
         "send_after": send_after
         or (local.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
         "time_zone": timezone.get_current_timezone_name(),
@@ -392,6 +398,14 @@ def _composer_context(
         "idempotency_key": uuid.uuid4().hex,
         **extra,
     }
+
+
+def _templates(channel: Any) -> list[dict[str, Any]]:
+    """The channel's approved templates in use, each with the number of values it takes."""
+    return [
+        {"template": t, "values": range(1, message_templates.placeholders(t.body) + 1)}
+        for t in channel.message_templates.filter(is_active=True)
+    ]
 
 
 def _card_context(conversation: Conversation) -> dict[str, Any]:
@@ -504,6 +518,15 @@ def _reply(request: HttpRequest, current: Conversation, *, text: str, schedule: 
         "idempotency_key": request.POST.get("idempotency_key") or None,
         "via": via,
     }
+    template_id = request.POST.get("template_id", "")
+    if template_id and not schedule:
+        # Outside the window: an approved template of the reply's channel, with the values typed in.
+        ref = {
+            "id": int(template_id) if template_id.isdigit() else template_id,
+            "values": request.POST.getlist(f"template_value_{template_id}"),
+        }
+        arguments["template"], arguments["text"] = channels_api.template_for(via or current.channel, ref)
+        arguments["window"] = arguments["extended_window"] = None
     if not schedule:
         conversations_actions.check_send_message(**arguments)
         return
@@ -527,6 +550,7 @@ def send(request: HttpRequest, conversation_id: int) -> HttpResponse:
     composer: dict[str, Any] = {
         "text": text,
         "note": as_note,
+        "template_id": request.POST.get("template_id", ""),
         "via": int(via) if via.isdigit() else None,
         "send_after": request.POST.get("send_after", "")[:16],
         "scheduling": schedule,

@@ -61,6 +61,23 @@ def use_reply_window(lookup: ReplyWindowLookup) -> None:
     _reply_window_for = lookup
 
 
+TemplateLookup = Callable[[Any, dict[str, Any]], tuple[dict[str, Any], str]]
+
+
+def _templates_not_wired(channel: Any, ref: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    raise RuntimeError("omnia.api must wire the template lookup: conversations.api.use_template_lookup(…)")
+
+
+_template_for: TemplateLookup = _templates_not_wired
+
+
+def use_template_lookup(lookup: TemplateLookup) -> None:
+    """How a registered template (`{"id", "values"}`) of a channel becomes what the provider is sent and
+    the text the thread shows; channels (a layer above) own the templates, so the API root passes it in."""
+    global _template_for  # set once, when omnia.api mounts this router
+    _template_for = lookup
+
+
 def _rules_arguments(payload: MessageIn, conversation: Any, via: Any | None) -> dict[str, Any]:
     """The reply window of the channel the message goes through (none applies to a template)."""
     if payload.template:
@@ -178,7 +195,9 @@ def list_messages(
         "Send an `Idempotency-Key` header to retry safely: the same key answers 201 with the message "
         "queued the first time and queues nothing new (a key already used in another conversation → 409 "
         "IDEMPOTENCY_KEY_REUSED). Outside the channel's reply window (WhatsApp, Instagram: 24 h after the "
-        "customer's last message) free text is refused with 409 REPLY_WINDOW_CLOSED: send a `template`."
+        "customer's last message) free text is refused with 409 REPLY_WINDOW_CLOSED: send a `template`, "
+        'best one registered for the channel: `{"id": TEMPLATE_ID, "values": ["…"]}` (see '
+        "GET /channels/{id}/templates; the thread shows its text with the values filled in)."
     ),
 )
 def send_message(
@@ -194,11 +213,15 @@ def send_message(
     if key is not None and len(key) > 100:
         raise ValidationFailed("An Idempotency-Key has at most 100 characters.", field="Idempotency-Key")
     via = queries.get_channel(payload.channel_id) if payload.channel_id is not None else None
+    template, text = payload.template, payload.text
+    if template is not None and "id" in template:  # a registered template, filled with its values
+        template, filled = _template_for(via or conversation.channel, template)
+        text = text or filled
     arguments: dict[str, Any] = {
         "actor": actor,
         "conversation": conversation,
-        "text": payload.text,
-        "template": payload.template,
+        "text": text,
+        "template": template,
         "via": via,
         **_rules_arguments(payload, conversation, via),
         "idempotency_key": key,

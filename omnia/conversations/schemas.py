@@ -160,7 +160,9 @@ class ReplyChannelOut(Schema):
 class MessageIn(Schema):
     text: str = ""
     template: dict[str, Any] | None = Field(
-        None, description="An approved template ({'name', 'language', 'components'}); needed outside the reply window"
+        None,
+        description="Needed outside the reply window: a registered template {'id', 'values': [...]} "
+        "(GET /channels/{id}/templates), or the provider's own form {'name', 'language', 'components'}",
     )
     send_after: AwareDatetime | None = Field(None, description="Schedule: not sent before this time")
     channel_id: int | None = Field(
