@@ -30,6 +30,7 @@ from omnia.inventory import actions as inventory_actions
 from omnia.inventory import availability
 from omnia.inventory.errors import OutOfStock
 from omnia.inventory.models import Location, Reservation
+from omnia.orders import actions_shipments
 from omnia.orders.events import OrderPlaced, OrderStatusChanged
 from omnia.orders.models import Order, OrderLine, Payment, Shipment, Source, StatusChange
 
@@ -478,11 +479,12 @@ _HANDED_OVER = frozenset({S.SHIPPED, S.PICKED_UP})
 
 
 @transaction.atomic
-def check_transition(*, actor: Any, order: Order, to: str, reason: str = "") -> Order:
+def check_transition(*, actor: Any, order: Order, to: str, reason: str = "", move_shipments: bool = True) -> Order:
     """Move the order on, if the rule allows it from where it is (TRANSITION_NOT_ALLOWED otherwise).
 
     Cancelling releases the reservations; shipping or a pick-up takes the reserved units off the
-    shelf (sold); a take-away may go from new straight to completed at the counter.
+    shelf (sold); a take-away may go from new straight to completed at the counter. Its shipments not yet
+    further along move with it (actions_shipments.do_follow_order; not when a shipment moved the order).
     """
     locked = Order.objects.select_for_update().get(pk=order.pk)
     allowed = TRANSITIONS.get(locked.status, frozenset())
@@ -504,6 +506,8 @@ def check_transition(*, actor: Any, order: Order, to: str, reason: str = "") -> 
         )
     if to == S.CANCELLED and not reason.strip() and actor is not None:
         raise ValidationFailed("Say why it is cancelled.", field="reason", code="REASON_REQUIRED")
+    if move_shipments:
+        actions_shipments.do_follow_order(actor=actor, order=locked, to=to, reason=reason)
     lines = list(locked.lines.select_related("reservation"))
     for line in lines:
         reservation = line.reservation
@@ -534,6 +538,8 @@ def allowed_transitions(order: Order) -> list[str]:
     allowed = set(TRANSITIONS.get(order.status, frozenset()))
     if order.fulfillment == Order.Fulfillment.TAKEAWAY and order.status in (S.NEW, S.CONFIRMED, S.PAID):
         allowed.add(S.COMPLETED)
+    if S.CANCELLED in allowed and order.shipments.filter(status__in=actions_shipments.HANDED_OVER_OR_DONE).exists():
+        allowed.discard(S.CANCELLED)  # a part already left: a return, not a cancellation
     return [status for status in S.values if status in allowed]
 
 

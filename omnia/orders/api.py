@@ -2,8 +2,8 @@
 
 Variants are named by SKU and locations by code. Reads need `orders:read`, changes `orders:write`.
 Domain errors become the common error shape in omnia.api: SKU_NOT_FOUND / LOCATION_NOT_FOUND /
-ORDER_NOT_FOUND → 404, OUT_OF_STOCK / TRANSITION_NOT_ALLOWED / RETURN_NOT_ALLOWED → 409, bad input → 422,
-each naming the field (lines[1].quantity); nothing is changed and no reservation is left behind.
+ORDER_NOT_FOUND / SHIPMENT_NOT_FOUND → 404, OUT_OF_STOCK / TRANSITION_NOT_ALLOWED / RETURN_NOT_ALLOWED → 409,
+bad input → 422, each naming the field (lines[1].quantity); nothing is changed and no reservation is left behind.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from omnia.core.errors import ValidationFailed
 from omnia.core.pagination import Page, paginate
 from omnia.core.permissions import Section, actor_of, authorize
 from omnia.inventory import queries as inventory_queries
-from omnia.orders import actions, actions_payments, actions_returns, queries
+from omnia.orders import actions, actions_payments, actions_returns, actions_shipments, queries
 from omnia.orders.models import Order
 from omnia.orders.schemas import (
     CancelIn,
@@ -34,6 +34,7 @@ from omnia.orders.schemas import (
     PaymentStatusIn,
     ReturnIn,
     ReturnOut,
+    ShipmentTransitionIn,
     TransitionIn,
 )
 
@@ -154,6 +155,29 @@ def transition(request: HttpRequest, order_id: int, payload: TransitionIn) -> Or
     authorize(actor, Section.ORDERS, write=True)
     order = queries.get_order(order_id)
     actions.check_transition(actor=actor, order=order, to=payload.to, reason=payload.reason)
+    return _detail(order.pk)
+
+
+@router.post(
+    "/orders/{order_id}/shipments/{shipment_id}/transitions",
+    response=OrderDetailOut,
+    summary="Move one location's part on: picking, ready, shipped, delivered, picked_up",
+    description=(
+        "Answers the order. A shipment moves pending → picking → ready | shipped; ready → picked_up; "
+        "shipped → delivered; shipping or handing it out takes only its own lines' units off the shelf. The order "
+        "follows when all its parts have come that far (the first picked: the order is picking). Another move, a "
+        "new or closed order: 409 TRANSITION_NOT_ALLOWED; a shipment is cancelled only with its order; an unknown "
+        "shipment: 404 SHIPMENT_NOT_FOUND."
+    ),
+)
+def shipment_transition(
+    request: HttpRequest, order_id: int, shipment_id: int, payload: ShipmentTransitionIn
+) -> OrderDetailOut:
+    actor = actor_of(request)
+    authorize(actor, Section.ORDERS, write=True)
+    order = queries.get_order(order_id)
+    shipment = queries.get_shipment(order, shipment_id)
+    actions_shipments.check_move_shipment(actor=actor, shipment=shipment, to=payload.to, reason=payload.reason)
     return _detail(order.pk)
 
 

@@ -7,11 +7,12 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from omnia.core import clock
 from omnia.core.errors import NotFound
 from omnia.customers import queries as customers_queries
-from omnia.orders.models import Order, OrderLine, Payment
+from omnia.orders.models import Order, OrderLine, Payment, Shipment
 
 
 class OrderNotFound(NotFound):
@@ -26,7 +27,7 @@ def list_orders(
     *, source: str = "", status: str = "", customer_id: int | None = None, location_id: int | None = None
 ) -> QuerySet[Order]:
     qs = Order.objects.select_related("customer", "location").prefetch_related(
-        "lines__variant", "lines__location", "payments"
+        "lines__variant", "lines__location", "payments", "shipments__location"
     )
     if source:
         qs = qs.filter(source=source)
@@ -47,6 +48,7 @@ def get_order(order_id: int, *, field: str = "order_id") -> Order:
             "lines__variant",
             "lines__location",
             "payments",
+            "shipments__location",
             "history__actor",
             "returns__location",
             "returns__refund",
@@ -193,3 +195,59 @@ def search_orders(filters: OrderFilters) -> QuerySet[Order]:
     if filters.text.strip():
         qs = qs.filter(_text_condition(filters.text))
     return qs.order_by("-placed_at", "-id")
+
+
+# --- shipments: each sourcing location's part ----------------------------------------------------------------
+
+
+class ShipmentNotFound(NotFound):
+    code = "SHIPMENT_NOT_FOUND"
+
+
+def get_shipment(order: Order, shipment_id: int, *, field: str = "shipment_id") -> Shipment:
+    """A shipment of this order; SHIPMENT_NOT_FOUND naming `field` otherwise."""
+    shipment = Shipment.objects.select_related("location").filter(order=order, pk=shipment_id).first()
+    if shipment is None:
+        raise ShipmentNotFound(f"Order {order.number} has no shipment #{shipment_id}.", field=field)
+    return shipment
+
+
+def shipment_lines(order: Order, shipment: Shipment) -> list[OrderLine]:
+    """The order's lines sourced from the shipment's location (from the prefetched lines when there are)."""
+    return [line for line in order.lines.all() if line.location_id == shipment.location_id]
+
+
+@dataclass(frozen=True)
+class FulfilmentSummary:
+    shipments: int  # not cancelled
+    out: int  # ready for pick-up or shipped, or further
+    handed_over: int  # delivered or picked up
+    partial: bool  # some parts are further along than others
+    label: str  # "partially shipped (1 of 2)", "" when all parts are as far along
+
+
+_OUT = frozenset({Shipment.Status.READY, Shipment.Status.SHIPPED})
+_HANDED_OVER = frozenset({Shipment.Status.DELIVERED, Shipment.Status.PICKED_UP})
+
+
+def fulfilment_summary(order: Order) -> FulfilmentSummary:
+    """How far the order's parts have come: "partially shipped (1 of 2)" while they differ."""
+    statuses = [s.status for s in order.shipments.all() if s.status != Shipment.Status.CANCELLED]
+    total = len(statuses)
+    handed_over = sum(1 for status in statuses if status in _HANDED_OVER)
+    out = handed_over + sum(1 for status in statuses if status in _OUT)
+    delivery = order.fulfillment == Order.Fulfillment.DELIVERY
+    label = ""
+    if 0 < out < total:
+        label = (
+            gettext("partially shipped (%(done)s of %(total)s)")
+            if delivery
+            else gettext("partially ready (%(done)s of %(total)s)")
+        ) % {"done": out, "total": total}
+    elif 0 < handed_over < total:
+        label = (
+            gettext("partially delivered (%(done)s of %(total)s)")
+            if delivery
+            else gettext("partially picked up (%(done)s of %(total)s)")
+        ) % {"done": handed_over, "total": total}
+    return FulfilmentSummary(shipments=total, out=out, handed_over=handed_over, partial=bool(label), label=label)

@@ -7,7 +7,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
-from omnia.orders.models import Order, OrderLine, Payment, Return, StatusChange
+from omnia.orders.models import Order, OrderLine, Payment, Return, Shipment, StatusChange
 
 # --- input ---------------------------------------------------------------------------------------------
 
@@ -46,6 +46,11 @@ class OrderIn(Schema):
     payment: PaymentIn | None = None
     comment: str = Field("", max_length=2000)
     conversation_id: int | None = None
+
+
+class ShipmentTransitionIn(Schema):
+    to: str = Field(description="picking, ready, shipped, delivered or picked_up")
+    reason: str = Field("", max_length=300)
 
 
 class TransitionIn(Schema):
@@ -108,6 +113,22 @@ class OrderLineOut(Schema):
         )
 
 
+class ShipmentOut(Schema):
+    id: int
+    location: str = Field(description="The code of the location this part is sourced from")
+    status: str = Field(description="pending, picking, ready, shipped, delivered, picked_up or cancelled")
+    lines: list[str] = Field(description="The SKUs of the order's lines in this part")
+
+    @staticmethod
+    def of(s: Shipment, lines: list[OrderLine]) -> ShipmentOut:
+        return ShipmentOut(
+            id=s.pk,
+            location=s.location.code,
+            status=s.status,
+            lines=[line.variant.sku for line in lines if line.location_id == s.location_id],
+        )
+
+
 class FulfillmentOut(Schema):
     type: str
     location: str | None
@@ -146,6 +167,7 @@ class OrderOut(Schema):
     conversation_id: int | None
     possible_duplicate_of: int | None = Field(description="Another order this one may repeat: confirm or merge")
     placed_at: dt.datetime
+    shipments: list[ShipmentOut] = Field(description="Each sourcing location's part, moving on its own")
 
     @staticmethod
     def of(o: Order) -> OrderOut:
@@ -154,6 +176,7 @@ class OrderOut(Schema):
     @staticmethod
     def fields_of(o: Order) -> dict[str, Any]:
         location = o.location.code if o.location else None
+        lines = list(o.lines.all())
         return {
             "id": o.pk,
             "number": o.number,
@@ -161,7 +184,7 @@ class OrderOut(Schema):
             "source": o.source,
             "external_id": o.external_id,
             "customer_id": o.customer_id,
-            "lines": [OrderLineOut.of(line) for line in o.lines.all()],
+            "lines": [OrderLineOut.of(line) for line in lines],
             "total": o.total,
             "currency": o.currency,
             "location": location,
@@ -171,6 +194,7 @@ class OrderOut(Schema):
             "conversation_id": o.conversation_id,
             "possible_duplicate_of": o.possible_duplicate_of_id,
             "placed_at": o.placed_at,
+            "shipments": [ShipmentOut.of(s, lines) for s in o.shipments.all()],
         }
 
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 ORDER_KEYS = {"id", "number", "status", "source", "customer_id", "lines", "total", "currency"}  # the contract
 LIST_KEYS = ORDER_KEYS | {
     "external_id", "location", "fulfillment", "payments", "comment", "conversation_id", "possible_duplicate_of",
-    "placed_at",
+    "placed_at", "shipments",
 }  # fmt: skip
 DETAIL_KEYS = LIST_KEYS | {"history", "returns"}
 LINE_KEYS = {"sku", "quantity", "unit_price", "location"}
