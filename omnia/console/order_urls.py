@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/payments/<int:payment_id>/status/", views.order_payment_status, name="order_payment_status"),
     path("<int:pk>/not-duplicate/", views.order_not_duplicate, name="order_not_duplicate"),
     path("<int:pk>/return/", views.order_return, name="order_return"),
+    path("<int:pk>/shipments/<int:shipment_id>/move/", views.order_shipment_move, name="order_shipment_move"),
 ]

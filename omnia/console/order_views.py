@@ -27,10 +27,10 @@ from omnia.core.money import format_money
 from omnia.core.permissions import Role, Section
 from omnia.inventory.models import Location
 from omnia.orders import actions as orders_actions
-from omnia.orders import actions_payments, actions_returns, actions_views
+from omnia.orders import actions_payments, actions_returns, actions_shipments, actions_views
 from omnia.orders import queries as orders_queries
-from omnia.orders.models import Order, OrderLine, Payment
-from omnia.orders.queries import OrderNotFound, PaymentNotFound
+from omnia.orders.models import Order, OrderLine, Payment, Shipment
+from omnia.orders.queries import OrderNotFound, PaymentNotFound, ShipmentNotFound
 
 PER_PAGE = 50
 PAYMENT_LABELS = dict(forms.PAYMENT_STATES)
@@ -188,6 +188,19 @@ def _history(order: Order) -> list[dict[str, Any]]:
                 "refund": _money(record.refund.amount, order.currency) if record.refund else "",
             }
         )
+    shipment_labels = dict(Shipment.Status.choices)
+    for move in orders_queries.shipment_history(order):
+        events.append(
+            {
+                "at": move.at,
+                "kind": "shipment",
+                "location": move.shipment.location.name,
+                "old": shipment_labels.get(move.old, move.old),
+                "new": shipment_labels.get(move.new, move.new),
+                "actor": move.actor,
+                "reason": move.reason,
+            }
+        )
     if not any(event["kind"] == "status" for event in events):  # an imported order without its history
         events.append({"at": order.placed_at, "kind": "placed", "actor": order.placed_by})
     events.sort(key=lambda event: event["at"])
@@ -218,6 +231,8 @@ def _detail_context(request: HttpRequest, order: Order, **forms_given: Any) -> d
         },
     )
     kaspi = getattr(order, "kaspi", None)  # a missing one-to-one raises an AttributeError subclass
+    shipment_labels = dict(Shipment.Status.choices)
+    shipments = list(order.shipments.all())
     return {
         "order": order,
         "lines": [
@@ -261,6 +276,18 @@ def _detail_context(request: HttpRequest, order: Order, **forms_given: Any) -> d
         "kaspi": kaspi,
         "replacements": [r.replacement for r in order.returns.all() if r.replacement_id],
         "replaces": list(order.replaces.select_related("order")),
+        # A split order (parts from several locations): each part with its lines and the moves it allows.
+        "shipments": [
+            {
+                "shipment": shipment,
+                "lines": [line for line in lines if line.location_id == shipment.location_id],
+                "moves": [(to, shipment_labels[to]) for to in actions_shipments.allowed_moves(shipment, order)],
+            }
+            for shipment in shipments
+        ]
+        if len(shipments) > 1
+        else [],
+        "fulfilment": orders_queries.fulfilment_summary(order),
         "topics": "orders",
     }
 
@@ -297,6 +324,34 @@ def order_transition(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request,
         gettext("Order %(number)s is now %(status)s.") % {"number": order.number, "status": Order.Status(to).label},
+    )
+    return _back(order)
+
+
+@require_POST
+@section_required(Section.ORDERS)
+def order_shipment_move(request: HttpRequest, pk: int, shipment_id: int) -> HttpResponse:
+    """Move one location's part on; a refusal is shown as a message and changes nothing."""
+    order = _order(pk)
+    try:
+        shipment = orders_queries.get_shipment(order, shipment_id)
+    except ShipmentNotFound as exc:
+        raise Http404(exc.message) from exc
+    to = request.POST.get("to", "")
+    try:
+        actions_shipments.check_move_shipment(
+            actor=request.user, shipment=shipment, to=to, reason=request.POST.get("reason", "")[:300]
+        )
+    except DomainError as exc:
+        refused = gettext("The part from %(location)s cannot move there from its current status.") % {
+            "location": shipment.location.name
+        }
+        messages.error(request, refused if exc.code == "TRANSITION_NOT_ALLOWED" else forms.error_message(exc))
+        return _back(order)
+    messages.success(
+        request,
+        gettext("The part from %(location)s is now %(status)s.")
+        % {"location": shipment.location.name, "status": Shipment.Status(to).label},
     )
     return _back(order)
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from omnia.core import clock
 from omnia.core.errors import NotFound
 from omnia.customers import queries as customers_queries
-from omnia.orders.models import Order, OrderLine, Payment, Shipment
+from omnia.orders.models import Order, OrderLine, Payment, Shipment, ShipmentChange
 
 
 class OrderNotFound(NotFound):
@@ -215,6 +215,11 @@ def get_shipment(order: Order, shipment_id: int, *, field: str = "shipment_id") 
 def shipment_lines(order: Order, shipment: Shipment) -> list[OrderLine]:
     """The order's lines sourced from the shipment's location (from the prefetched lines when there are)."""
     return [line for line in order.lines.all() if line.location_id == shipment.location_id]
+
+
+def shipment_history(order: Order) -> QuerySet[ShipmentChange]:
+    """Every move of the order's shipments, oldest first, with the location and who."""
+    return ShipmentChange.objects.filter(shipment__order=order).select_related("shipment__location", "actor")
 
 
 @dataclass(frozen=True)
