@@ -4,9 +4,11 @@ order moved as a whole takes its parts with it. Refused moves change nothing."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.test import Client
 
 from omnia.catalog.models import Variant
@@ -308,3 +310,32 @@ def test_api_refusals_have_stable_codes_and_change_nothing(client: Client, shop:
     astana.refresh_from_db()
     order.refresh_from_db()
     assert (astana.status, order.status, level(shop.lamp, shop.astana)) == ("pending", "confirmed", (4, 1))
+
+
+# --- orders placed before shipments existed ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("order_status", "fulfillment", "expected"),
+    [
+        ("confirmed", "delivery", "pending"),
+        ("picking", "delivery", "picking"),
+        ("shipped", "delivery", "shipped"),
+        ("completed", "delivery", "delivered"),
+        ("completed", "pickup", "picked_up"),
+        ("cancelled", "delivery", "cancelled"),
+    ],
+)
+def test_the_data_migration_gives_existing_orders_a_shipment_per_location_from_their_status(
+    shop: Split, order_status: str, fulfillment: str, expected: str
+) -> None:
+    migration = importlib.import_module("omnia.orders.migrations.0010_shipments_for_existing_orders")
+    order = shop.place()
+    Shipment.objects.filter(order=order).delete()  # as before the migration
+    Order.objects.filter(pk=order.pk).update(status=order_status, fulfillment=fulfillment)
+
+    migration.create_shipments(apps, None)
+    migration.create_shipments(apps, None)  # run twice (a retried deploy): nothing doubles
+
+    parts = set(Shipment.objects.filter(order=order).values_list("location__code", "status"))
+    assert parts == {("wh-ala", expected), ("wh-ast", expected)}
