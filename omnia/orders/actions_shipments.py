@@ -16,13 +16,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from omnia.core import clock
 from omnia.core.errors import ValidationFailed
 from omnia.inventory import actions as inventory_actions
 from omnia.inventory.models import Reservation
 from omnia.orders import actions
-from omnia.orders.models import Order, Shipment, ShipmentChange
+from omnia.orders.models import Order, OrderLine, Shipment, ShipmentChange
 
 S = Shipment.Status
 OS = Order.Status
@@ -196,3 +197,48 @@ def do_follow_order(*, actor: Any, order: Order, to: str, reason: str = "") -> N
         target = _follow_target(shipment, order, to)
         if target is not None:
             _set(shipment, target, actor=actor, reason=reason.strip() or f"order {to.replace('_', ' ')}", at=at)
+
+
+# The shipments of an order stored without them (bulk-written orders: the demo, an import), from its status.
+_FROM_ORDER: dict[str, str] = {
+    OS.NEW: S.PENDING,
+    OS.CONFIRMED: S.PENDING,
+    OS.PAID: S.PENDING,
+    OS.PICKING: S.PICKING,
+    OS.READY: S.READY,
+    OS.SHIPPED: S.SHIPPED,
+    OS.DELIVERED: S.DELIVERED,
+    OS.PICKED_UP: S.PICKED_UP,
+    OS.CANCELLED: S.CANCELLED,
+}
+
+
+def do_create_missing_shipments(*, order_ids: list[int] | None = None, batch_size: int = 2000) -> int:
+    """Give every order (or those named) a shipment per sourcing location it lacks, its status taken from the
+    order's (a completed or returned order's parts were handed over). Returns how many were created; a repeat
+    creates none. For orders written in bulk without check_place_order (the demo data)."""
+    has = Shipment.objects.filter(order_id=OuterRef("order_id"), location_id=OuterRef("location_id"))
+    pairs = OrderLine.objects.filter(location__isnull=False).filter(~Exists(has))
+    if order_ids is not None:
+        pairs = pairs.filter(order_id__in=order_ids)
+    rows = (
+        pairs.values_list("order_id", "location_id", "order__status", "order__fulfillment")
+        .distinct()
+        .order_by("order_id", "location_id")
+    )
+    now = clock.now()
+    created = 0
+    batch: list[Shipment] = []
+    for order_id, location_id, order_status, fulfillment in rows.iterator(chunk_size=batch_size):
+        status = _FROM_ORDER.get(order_status) or (
+            S.DELIVERED if fulfillment == Order.Fulfillment.DELIVERY else S.PICKED_UP
+        )
+        batch.append(
+            Shipment(order_id=order_id, location_id=location_id, status=status, created_at=now, updated_at=now)
+        )
+        if len(batch) >= batch_size:
+            created += len(Shipment.objects.bulk_create(batch, ignore_conflicts=True))
+            batch = []
+    if batch:
+        created += len(Shipment.objects.bulk_create(batch, ignore_conflicts=True))
+    return created

@@ -339,3 +339,24 @@ def test_the_data_migration_gives_existing_orders_a_shipment_per_location_from_t
 
     parts = set(Shipment.objects.filter(order=order).values_list("location__code", "status"))
     assert parts == {("wh-ala", expected), ("wh-ast", expected)}
+
+
+def test_orders_written_without_shipments_get_them_from_their_status(shop: Split) -> None:
+    shipped, fresh = shop.place(), shop.place()
+    Shipment.objects.all().delete()  # as the demo writes its orders, in bulk
+    Order.objects.filter(pk=shipped.pk).update(status="completed")
+    Shipment.objects.create(
+        order=fresh, location=shop.almaty, status="picking", created_at=fresh.placed_at, updated_at=fresh.placed_at
+    )
+
+    assert actions_shipments.do_create_missing_shipments() == 3
+    assert actions_shipments.do_create_missing_shipments() == 0
+
+    assert set(shipped.shipments.values_list("location__code", "status")) == {
+        ("wh-ala", "delivered"),
+        ("wh-ast", "delivered"),
+    }
+    assert set(fresh.shipments.values_list("location__code", "status")) == {
+        ("wh-ala", "picking"),  # left as it was
+        ("wh-ast", "pending"),
+    }
