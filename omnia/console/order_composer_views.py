@@ -385,6 +385,7 @@ def place_cart(
     customer: orders_actions.CustomerIn,
     fulfillment: orders_actions.FulfillmentIn,
     conversation: Conversation | None = None,
+    location: Location | None = None,
 ) -> Outcome:
     """check_place_order with the cart's lines and key; a refusal becomes the text the panel shows."""
     known = [(line, _variant(line["variant"])) for line in cart.lines]
@@ -407,6 +408,7 @@ def place_cart(
             fulfillment=fulfillment,
             idempotency_key=cart.key,
             conversation=conversation,
+            location=location,
             comment=cart.comment,
         )
     except DomainError as exc:

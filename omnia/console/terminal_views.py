@@ -214,7 +214,7 @@ def _refusal(cart: composer.Cart, store: Location) -> composer.Outcome | None:
         return composer.Outcome(error=str(MESSAGES["PAYMENT_REQUIRED"]), field="payment")
     if cart.fulfillment == PICKUP_HERE and not store.offers_pickup:
         return composer.Outcome(error=str(MESSAGES["PICKUP_HERE_NOT_OFFERED"]), field="fulfillment.location")
-    if cart.lines and not cart.phone:
+    if cart.lines and not cart.phone and cart.fulfillment != TAKEAWAY:  # a take-away needs no card
         return composer.Outcome(error=str(MESSAGES["PHONE_FOR_ORDER"]), field="customer.phone")
     return None
 
@@ -249,6 +249,7 @@ def terminal_place(request: HttpRequest) -> HttpResponse:
             source=Source.STORE,
             customer=orders_actions.CustomerIn(phone=cart.phone, name=cart.customer_name),
             fulfillment=_fulfillment(cart, store),
+            location=store,  # sold here, wherever it is picked up or shipped from
         )
         if outcome.placed is not None:
             order = outcome.placed.order

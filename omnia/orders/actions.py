@@ -146,13 +146,18 @@ def _existing(*, source: str, external_id: str, idempotency_key: str | None) -> 
     return Order.objects.get(pk=found) if found is not None else None
 
 
-def _customer(ref: CustomerIn, *, source: str) -> tuple[Customer, bool]:
-    """The customer, and whether the card is new (made in this transaction: it has no orders yet)."""
+def _customer(ref: CustomerIn, *, source: str, fulfillment: str) -> tuple[Customer | None, bool]:
+    """The customer, and whether the card is new (made in this transaction: it has no orders yet).
+    Nobody (None) only for a take-away over a store's counter: a passer-by buying what is on the shelf."""
     if ref.id is not None:
         return customers_queries.get_customer(ref.id, field="customer.id"), False
     if not ref.phone.strip():
+        if fulfillment == Order.Fulfillment.TAKEAWAY and source == "store":
+            return None, False
         raise ValidationFailed("Give the customer's id or phone.", field="customer.phone", code="CUSTOMER_REQUIRED")
-    channel = source if source in {"whatsapp", "telegram", "instagram", "web", "store", "phone", "kaspi"} else "api"
+    channel = (
+        source if source in {"whatsapp", "telegram", "instagram", "web", "store", "phone", "kaspi", "satu"} else "api"
+    )
     try:
         resolution = customers_actions.do_resolve_identity(
             kind="phone", value=ref.phone, channel=channel, display_name=ref.name.strip()
@@ -228,7 +233,7 @@ def _reserve(
     fulfillment: FulfillmentIn,
     sourcing: SourcingStrategy,
     actor: Any,
-    customer: Customer,
+    customer: Customer | None,
 ) -> list[OrderLine]:
     """Reserve every line, all or none. The lines are stored first (a reservation names its line), then
     reserved in one go (inventory.check_reserve_many: one guarded UPDATE, all lots or none) at each
@@ -295,7 +300,7 @@ def _link(lines: list[OrderLine]) -> None:
 
 
 def _reserve_line(
-    need: Need, line: OrderLine, candidates: list[Location], actor: Any, customer: Customer
+    need: Need, line: OrderLine, candidates: list[Location], actor: Any, customer: Customer | None
 ) -> Reservation:
     """Reserve one line at the first candidate that still has it."""
     for location in candidates:
@@ -343,11 +348,16 @@ def check_place_order(
     conversation: Any = None,
     comment: str = "",
     sourcing: SourcingStrategy = default_sourcing,
+    location: Location | None = None,
 ) -> Placed:
     """Place an order (see the module docstring). A concurrent repeat of the same key or external id
     is answered with the order the other request stored. When the database breaks a deadlock by
     rolling this order back (PostgreSQL: two orders locking the same stock rows in opposite orders), it
-    is placed again from the start, up to DEADLOCK_ATTEMPTS times, unless a caller's transaction is open."""
+    is placed again from the start, up to DEADLOCK_ATTEMPTS times, unless a caller's transaction is open.
+
+    `location` is the store where it was sold (the store terminal's): the order's store when it has no
+    hand-over point of its own (a delivery sold at the counter). A take-away sold at a store's counter
+    (source "store") may have no customer at all."""
     external_id = external_id.strip()[:100]
     key = (idempotency_key or "").strip()[:100] or None
     found = _existing(source=source, external_id=external_id, idempotency_key=key)
@@ -369,6 +379,7 @@ def check_place_order(
                     conversation=conversation,
                     comment=comment,
                     sourcing=sourcing,
+                    location=location,
                 )
             return Placed(order, created=True)
         except IntegrityError:
@@ -399,9 +410,10 @@ def _place(
     conversation: Any,
     comment: str,
     sourcing: SourcingStrategy,
+    location: Location | None = None,
 ) -> Order:
     needs = _clean(lines, fulfillment, source, payment)
-    person, new_card = _customer(customer, source=source)
+    person, new_card = _customer(customer, source=source, fulfillment=fulfillment.type)
     now = clock.now()
     user = getattr(actor, "audit_user", None)
     currency = str(settings.OMNIA_CURRENCY)
@@ -417,7 +429,7 @@ def _place(
         source=source,
         external_id=external_id,
         status=Order.Status.NEW,
-        location=fulfillment.location,
+        location=fulfillment.location or location,
         total=total,
         currency=currency,
         comment=comment.strip()[:2000],
@@ -429,7 +441,7 @@ def _place(
         placed_by=user,
     )
     order.number = f"O-{order.pk:06d}"
-    order.possible_duplicate_of = None if new_card else _duplicate_of(order, needs)
+    order.possible_duplicate_of = None if new_card or person is None else _duplicate_of(order, needs)
     order.save(update_fields=["number", "possible_duplicate_of"])
     if payment is not None:
         Payment.objects.create(
@@ -438,23 +450,24 @@ def _place(
     StatusChange.objects.create(
         order=order, old="", new=order.status, at=now, actor=user, reason=f"placed via {source}"
     )
-    customers_actions.do_record_order(
-        customer=person,
-        order=order,
-        number=order.number,
-        total=order.total,
-        currency=order.currency,
-        channel=source,
-        at=now,
-        actor=actor,
-    )
+    if person is not None:
+        customers_actions.do_record_order(
+            customer=person,
+            order=order,
+            number=order.number,
+            total=order.total,
+            currency=order.currency,
+            channel=source,
+            at=now,
+            actor=actor,
+        )
     # Last: from the stock UPDATE to the commit the stock rows stay locked, so nothing else waits in between.
     placed = _reserve(order, needs, prices, fulfillment, sourcing, actor, person)
     Shipment.objects.bulk_create(  # one per sourcing location, each picked and shipped on its own
         Shipment(order=order, location_id=where, created_at=now, updated_at=now)
         for where in sorted({line.location_id for line in placed if line.location_id is not None})
     )
-    publish_on_commit(OrderPlaced(order_id=order.pk, source=source, customer_id=person.pk))
+    publish_on_commit(OrderPlaced(order_id=order.pk, source=source, customer_id=person.pk if person else None))
     return order
 
 

@@ -219,16 +219,32 @@ def test_delivery_to_the_customer_ships_from_the_warehouse(client: Client, shop:
 
 
 @pytest.mark.parametrize(
-    ("phone", "message"),
-    [("", "Give the customer's phone number"), ("12", "That is not a valid phone number.")],
+    ("phone", "fulfillment", "message"),
+    [
+        ("", "pickup_here", "Give the customer's phone number"),
+        ("12", "takeaway", "That is not a valid phone number."),
+    ],
 )
-def test_the_customer_phone_is_needed_and_checked(client: Client, shop: Shop, phone: str, message: str) -> None:
+def test_the_customer_phone_is_needed_and_checked(
+    client: Client, shop: Shop, phone: str, fulfillment: str, message: str
+) -> None:
     add(client, shop.size40, 1)
+    client.post(reverse("console:terminal_cart"), {"fulfillment": fulfillment}, **HTMX)
 
     page = sell(client, phone=phone, payment="cash_in_store")
 
     assert message in page
     assert not Order.objects.exists()
+
+
+def test_a_take_away_needs_no_phone(client: Client, shop: Shop) -> None:
+    add(client, shop.size40, 1)
+
+    receipt = sell(client, phone="", payment="cash_in_store")
+
+    order = Order.objects.get()
+    assert order.number in receipt
+    assert (order.customer, order.location, order.status) == (None, shop.dostyk, Order.Status.COMPLETED)
 
 
 def test_a_double_click_sells_once(client: Client, shop: Shop) -> None:
