@@ -173,6 +173,7 @@ OMNIA_TELEGRAM_API_URL = CONFIG.provider_urls["telegram"]
 OMNIA_META_GRAPH_URL = CONFIG.provider_urls["meta"]
 OMNIA_KASPI_API_URL = CONFIG.provider_urls["kaspi"]
 OMNIA_SATU_API_URL = CONFIG.provider_urls["satu"]
+OMNIA_TWILIO_API_URL = CONFIG.provider_urls["twilio"]
 OMNIA_INGEST_DEFERRED = CONFIG.ingest_deferred
 OMNIA_ORDER_DUPLICATE_MINUTES = CONFIG.order_duplicate_minutes
 

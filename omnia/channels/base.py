@@ -116,7 +116,13 @@ class BadPayload(Exception):
 
 
 class Connector(Protocol):
-    """One provider. Pure: no database access; HTTP only through its client.py."""
+    """One provider. Pure: no database access; HTTP only through its client.py.
+
+    Optional, looked up with getattr: `webhooks = False` (polled, not pushed); `verify_request(*,
+    credentials, url, headers, body)`, called instead of `verify` when the provider signs the public
+    request URL too (Twilio); `webhook_ack = (body, content type)`, the answer the provider expects
+    instead of the JSON one (Twilio: empty TwiML).
+    """
 
     provider: str
     capabilities: ChannelCapabilities

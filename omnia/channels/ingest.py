@@ -178,14 +178,25 @@ def _meta(message: InboundMessage) -> dict[str, object]:
     return meta
 
 
+def _verify(channel: Channel, *, headers: Mapping[str, str], body: bytes, url: str) -> None:
+    """The connector's check of the request; one whose provider signs the request URL too (Twilio)
+    has `verify_request`, given the public URL the provider posted to."""
+    connector = connector_for(channel.provider)
+    verify_request = getattr(connector, "verify_request", None)
+    if verify_request is not None:
+        verify_request(credentials=channel.credentials, url=url, headers=headers, body=body)
+    else:
+        connector.verify(credentials=channel.credentials, headers=headers, body=body)
+
+
 @transaction.atomic
-def ingest_webhook(*, channel: Channel, headers: Mapping[str, str], body: bytes) -> IngestResult:
+def ingest_webhook(*, channel: Channel, headers: Mapping[str, str], body: bytes, url: str = "") -> IngestResult:
     """Verify and store one webhook delivery, and apply it; all in one transaction, committed before the 200.
 
     Raises WebhookRejected (→ 403) or BadPayload (→ 400); then nothing is stored.
     """
     connector = connector_for(channel.provider)
-    connector.verify(credentials=channel.credentials, headers=headers, body=body)
+    _verify(channel, headers=headers, body=body, url=url)
     # Already in this function's transaction: no savepoint for ingest_events' own atomic block.
     return _ingest(channel=channel, events=connector.parse(body=body, config=channel.config))
 
@@ -236,13 +247,13 @@ def _apply(
 
 
 @transaction.atomic
-def accept_webhook(*, channel: Channel, headers: Mapping[str, str], body: bytes) -> IngestResult:
+def accept_webhook(*, channel: Channel, headers: Mapping[str, str], body: bytes, url: str = "") -> IngestResult:
     """Verify and store one webhook delivery for apply_pending; committed before the 200.
 
     Raises WebhookRejected (→ 403) or BadPayload (→ 400); then nothing is stored.
     """
     connector = connector_for(channel.provider)
-    connector.verify(credentials=channel.credentials, headers=headers, body=body)
+    _verify(channel, headers=headers, body=body, url=url)
     return _ingest(channel=channel, events=connector.parse(body=body, config=channel.config), defer=True)
 
 

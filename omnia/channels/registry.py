@@ -33,3 +33,6 @@ register(WebchatConnector())
 from omnia.channels.email.connector import EmailConnector  # noqa: E402
 
 register(EmailConnector())
+from omnia.channels.sms.connector import SmsConnector  # noqa: E402
+
+register(SmsConnector())

@@ -20,6 +20,17 @@ logger = logging.getLogger(__name__)
 MAX_BODY = 5 * 1024 * 1024
 
 
+def public_url(request: HttpRequest) -> str:
+    """The absolute URL the provider requested, as it sees it: behind a TLS proxy the scheme is the one
+    X-Forwarded-Proto names (Twilio signs the public URL, https, not the proxy's hop)."""
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    scheme = forwarded if forwarded in ("http", "https") else request.scheme
+    host = request.get_host()
+    if scheme == "https" and host.endswith(":80"):  # the proxy's plain-HTTP hop, not the public port
+        host = host.removesuffix(":80")
+    return f"{scheme}://{host}{request.get_full_path()}"
+
+
 def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"error": {"code": code, "message": message, "field": None}}, status=status)
 
@@ -45,10 +56,11 @@ def webhook(request: HttpRequest, provider: str, key: str) -> HttpResponse:
         return _error(413, "PAYLOAD_TOO_LARGE", "The webhook body is too large.")
     deferred = settings.OMNIA_INGEST_DEFERRED
     try:
+        url = public_url(request)
         if deferred:  # stored now, applied by this process's ingest thread right after the answer
-            result = accept_webhook(channel=channel, headers=request.headers, body=request.body)
+            result = accept_webhook(channel=channel, headers=request.headers, body=request.body, url=url)
         else:
-            result = ingest_webhook(channel=channel, headers=request.headers, body=request.body)
+            result = ingest_webhook(channel=channel, headers=request.headers, body=request.body, url=url)
     except WebhookRejected as exc:
         logger.warning("webhook rejected for %s/%s: %s", provider, channel.pk, exc)
         return _error(403, "SIGNATURE_INVALID", "The request signature or secret is missing or wrong.")
@@ -56,4 +68,7 @@ def webhook(request: HttpRequest, provider: str, key: str) -> HttpResponse:
         return _error(400, "PAYLOAD_INVALID", str(exc) or "The body is not a valid webhook payload.")
     if deferred and result.stored:
         transaction.on_commit(processor.wake)  # committed already, unless a caller's transaction holds it
+    ack = getattr(connector, "webhook_ack", None)  # (body, content type) the provider expects (Twilio: TwiML)
+    if ack is not None:
+        return HttpResponse(ack[0], content_type=ack[1])
     return JsonResponse({"ok": True, "stored": result.stored, "duplicates": result.duplicates})

@@ -195,6 +195,7 @@ PROVIDER_URLS = {
     "meta": ("OMNIA_META_GRAPH_URL", "https://graph.facebook.com/v21.0"),
     "kaspi": ("OMNIA_KASPI_API_URL", "https://kaspi.kz/shop/api/v2"),
     "satu": ("OMNIA_SATU_API_URL", "https://my.satu.kz/api/v1"),
+    "twilio": ("OMNIA_TWILIO_API_URL", "https://api.twilio.com"),
 }
 
 
