@@ -2214,13 +2214,17 @@ class _Builder:
         """The ledger behind today's stock: every handed-over line is a sale where it was sourced, every
         return is back on hand where it was brought, orders still to hand over hold reservations, and
         deliveries from suppliers (an opening balance, then a batch whenever a shelf ran short) make
-        each level add up to exactly the stock counted now."""
+        each level add up to exactly the stock counted now. A cancelled order released what it held.
+
+        (A settled sale is one row, as a till sale without a reservation; the reservation it went through
+        is not kept: it would double the ledger of 18 months for no figure anyone reads.)"""
         rng, plan = random.Random(f"{self.seed}-stock-history"), self.plan
         events: dict[tuple[int, int], list[tuple[dt.datetime, int]]] = {}  # on-hand changes by (variant, location)
         for order in plan.orders:
             status = order["status"]
             first, end = order["lines"]
-            reserving = status in RESERVING or status in HANDED_OVER
+            reserving = status in RESERVING or status in HANDED_OVER or status == "cancelled"
+            cancelled = order["history"][-1][1] if status == "cancelled" else None
             for line_index in range(first, end):
                 line = plan.lines[line_index]
                 key = (line["variant"], line["location"])
@@ -2234,9 +2238,9 @@ class _Builder:
                             "location": line["location"],
                             "quantity": line["quantity"],
                             "customer": order["customer"],
-                            "status": "consumed" if sold is not None else "active",
+                            "status": "released" if cancelled else "consumed" if sold is not None else "active",
                             "created_at": order["placed_at"],
-                            "closed_at": sold,
+                            "closed_at": cancelled or sold,
                         }
                     )
                     line["reservation"] = reservation
@@ -2245,6 +2249,12 @@ class _Builder:
                          "reserved_change": line["quantity"], "reason": "", "reservation": reservation,
                          "reference": "", "at": order["placed_at"]}
                     )  # fmt: skip
+                    if cancelled is not None:  # as check_transition releases it
+                        plan.moves.append(
+                            {"variant": key[0], "location": key[1], "kind": "release", "quantity": 0,
+                             "reserved_change": -line["quantity"], "reason": f"order {order['number']}",
+                             "reservation": reservation, "reference": "", "at": cancelled}
+                        )  # fmt: skip
                 if sold is not None and status != "cancelled":
                     plan.moves.append(
                         {"variant": key[0], "location": key[1], "kind": "sale", "quantity": -line["quantity"],
