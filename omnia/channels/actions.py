@@ -21,10 +21,12 @@ REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     Provider.WHATSAPP: ("access_token", "app_secret", "verify_token"),
     Provider.INSTAGRAM: ("access_token", "app_secret", "verify_token"),
     Provider.EMAIL: ("username", "password"),
+    Provider.SMS: ("auth_token",),
 }
 REQUIRED_CONFIG: dict[str, tuple[str, ...]] = {
     Provider.WHATSAPP: ("phone_number_id",),
     Provider.EMAIL: ("address", "imap_host", "smtp_host"),
+    Provider.SMS: ("account_sid", "phone_number"),
 }
 MAX_NAME_LENGTH = 100
 MAX_TEAM_LENGTH = 60

@@ -24,8 +24,8 @@ from omnia.core.errors import DomainError
 Text = str | Promise
 # Providers a person can connect from the console: each has its settings below and is either
 # received by webhook (WEBHOOK_PROVIDERS), embedded on a site (web chat) or polled (e-mail).
-CONNECTABLE = (Provider.WEBCHAT, Provider.TELEGRAM, Provider.WHATSAPP, Provider.INSTAGRAM, Provider.EMAIL)
-WEBHOOK_PROVIDERS = frozenset({Provider.TELEGRAM, Provider.WHATSAPP, Provider.INSTAGRAM})
+CONNECTABLE = (Provider.WEBCHAT, Provider.TELEGRAM, Provider.WHATSAPP, Provider.INSTAGRAM, Provider.EMAIL, Provider.SMS)
+WEBHOOK_PROVIDERS = frozenset({Provider.TELEGRAM, Provider.WHATSAPP, Provider.INSTAGRAM, Provider.SMS})
 POLLED_PROVIDERS = frozenset({Provider.EMAIL})
 # Chats expect an answer within a minute; letters within the hour.
 DEFAULT_FIRST_RESPONSE_MINUTES: dict[str, int] = {Provider.EMAIL: 60}
@@ -184,6 +184,54 @@ SETTINGS: dict[str, tuple[Setting, ...]] = {
         ),
         Setting("password", _("Password"), secret=True, required=True, kind="password"),
     ),
+    Provider.SMS: (
+        Setting(
+            "account_sid",
+            _("Account SID"),
+            required=True,
+            placeholder="AC…",
+            help=_("Twilio Console → Account info."),
+            pattern=r"^AC[0-9a-fA-F]{32}$",
+            pattern_message=_("An Account SID is AC followed by 32 letters a–f and digits."),
+        ),
+        Setting(
+            "phone_number",
+            _("Number or sender ID"),
+            required=True,
+            placeholder="+77170000001",
+            help=_(
+                "The number customers text, in international format; replies are sent from it. "
+                "A registered alphanumeric sender ID sends but cannot receive replies."
+            ),
+            pattern=r"^(\+[1-9][0-9]{6,14}|[A-Za-z0-9][A-Za-z0-9 ]{0,10})$",
+            pattern_message=_("A number such as +77170000001, or a sender ID of up to 11 letters and digits."),
+        ),
+        Setting(
+            "messaging_service_sid",
+            _("Messaging Service SID"),
+            placeholder="MG…",
+            help=_("Optional: replies go through this Messaging Service (its senders and settings) instead."),
+            pattern=r"^MG[0-9a-fA-F]{32}$",
+            pattern_message=_("A Messaging Service SID is MG followed by 32 letters a–f and digits."),
+        ),
+        Setting(
+            "status_callback_url",
+            _("Delivery reports address"),
+            kind="url",
+            help=_(
+                "Paste this channel's webhook URL here once it is connected (it is shown on its card): "
+                "Twilio then reports whether each SMS was delivered. Empty: replies show as sent only."
+            ),
+        ),
+        Setting(
+            "auth_token",
+            _("Auth token"),
+            secret=True,
+            required=True,
+            kind="password",
+            help=_("Twilio Console → Account info. Every webhook Twilio sends is signed with it."),
+        ),
+    ),
 }
 
 PROVIDER_SUMMARIES: dict[str, Text] = {
@@ -192,6 +240,7 @@ PROVIDER_SUMMARIES: dict[str, Text] = {
     Provider.WHATSAPP: _("WhatsApp Business Cloud API: phone number ID, access token, app secret and verify token."),
     Provider.INSTAGRAM: _("Instagram Direct through Meta: access token, app secret and verify token."),
     Provider.EMAIL: _("A mailbox read over IMAP and answered over SMTP: servers, login and password."),
+    Provider.SMS: _("SMS through Twilio (or a Twilio-compatible gateway): Account SID, auth token and the number."),
 }
 
 # Messages shown in the user's language instead of the actions' English text, by error code or field.
