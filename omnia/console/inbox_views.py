@@ -31,6 +31,7 @@ from omnia.channels import message_templates
 from omnia.channels import queries as channels_queries
 from omnia.channels.email import files as email_files
 from omnia.channels.models import Provider
+from omnia.channels.sms import segments as sms_segments
 from omnia.console.views import section_required
 from omnia.conversations import actions as conversations_actions
 from omnia.conversations import actions_scheduled, queries_canned, routing
@@ -396,7 +397,41 @@ def _composer_context(
         "assignee_seen": conversation.assignee_id or "",
         "other_assignee": assignee if assignee is not None and assignee.pk != request.user.pk else None,
         "idempotency_key": uuid.uuid4().hex,
+        "sms": _sms_counter(options, chosen, text),
         **extra,
+    }
+
+
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+
+
+def sms_cost(text: str) -> str:
+    """What a reply costs as SMS: '2 SMS, Cyrillic: 67 characters each'."""
+    encoding, count = sms_segments.segments(text)
+    if encoding == "GSM-7":
+        alphabet = gettext("Latin")
+    else:
+        alphabet = gettext("Cyrillic") if _CYRILLIC.search(text) else gettext("Unicode")
+    return _sms_format() % {"count": count, "alphabet": alphabet, "per": sms_segments.per_message(text)}
+
+
+def _sms_format() -> str:
+    return gettext("%(count)s SMS, %(alphabet)s: %(per)s characters each")
+
+
+def _sms_counter(options: list[dict[str, Any]], chosen: dict[str, Any], text: str) -> dict[str, Any] | None:
+    """The SMS cost line under the composer when a reply may go by SMS (console.js keeps it current as
+    the operator types, with the same alphabet); None when no SMS channel reaches the customer."""
+    if not any(o["allowed"] and o["channel"].provider == Provider.SMS for o in options):
+        return None
+    controls = "\n\r\f"
+    return {
+        "shown": chosen["channel"].provider == Provider.SMS,
+        "cost": sms_cost(text),
+        "format": _sms_format(),
+        "labels": {"latin": gettext("Latin"), "cyrillic": gettext("Cyrillic"), "unicode": gettext("Unicode")},
+        "gsm": "".join(sorted(sms_segments.GSM_BASIC - set(controls))),
+        "gsm_extension": "".join(sorted(sms_segments.GSM_EXTENSION - set(controls))),
     }
 
 

@@ -389,3 +389,42 @@
   });
 })();
 /* === end of stock === */
+
+/* SMS cost under the composer: how many SMS the reply takes and in which alphabet, as the operator
+   types (the same rule as omnia/channels/sms/segments.py: GSM-7 160/153, extension characters
+   count double; anything else UCS-2 70/67 in UTF-16 units); shown while the reply goes by SMS. */
+(function () {
+  "use strict";
+  function cost(text, basic, extension) {
+    var chars = Array.from(text);
+    var gsm = chars.every(function (c) { return basic.indexOf(c) >= 0 || extension.indexOf(c) >= 0; });
+    var size = function (c) { return gsm ? (extension.indexOf(c) >= 0 ? 2 : 1) : c.length; };
+    var single = gsm ? 160 : 70, part = gsm ? 153 : 67;
+    var total = chars.reduce(function (n, c) { return n + size(c); }, 0);
+    if (total <= single) return { gsm: gsm, count: 1, per: single };
+    var count = 1, used = 0;
+    chars.forEach(function (c) {
+      if (used + size(c) > part) { count += 1; used = 0; }
+      used += size(c);
+    });
+    return { gsm: gsm, count: count, per: part };
+  }
+  function update() {
+    var line = document.getElementById("composer-sms");
+    var text = document.getElementById("composer-text");
+    if (!line || !text) return;
+    var via = document.getElementById("composer-via");
+    if (via && via.tagName === "SELECT") {
+      var option = via.options[via.selectedIndex];
+      line.hidden = !option || option.dataset.provider !== "sms";
+    }
+    var d = line.dataset;
+    var r = cost(text.value, d.gsm + "\n\r", d.gsmExtension + "\f");
+    var alphabet = r.gsm ? d.latin : (/[\u0400-\u04FF]/.test(text.value) ? d.cyrillic : d.unicode);
+    line.textContent = d.format.replace("%(count)s", r.count).replace("%(alphabet)s", alphabet).replace("%(per)s", r.per);
+  }
+  document.addEventListener("input", function (e) { if (e.target && e.target.id === "composer-text") update(); });
+  document.addEventListener("change", function (e) { if (e.target && e.target.id === "composer-via") update(); });
+  document.addEventListener("htmx:afterSwap", update);
+})();
+/* === end of SMS cost === */
