@@ -264,6 +264,8 @@ class SmsConnector:
         if service:
             form["MessagingServiceSid"] = service
         elif sender:
+            if to.lower().startswith("whatsapp:") and not sender.lower().startswith("whatsapp:"):
+                sender = f"whatsapp:{sender}"  # Twilio wants both ends on the same channel
             form["From"] = sender
         else:
             return SendResult(error="The SMS channel has no number (or Messaging Service) to send from.")

@@ -16,7 +16,16 @@ from omnia.conversations.models import Conversation, Message
 from omnia.core import config
 from omnia.core.config import ConfigError
 from tests.channels.sms.fake_twilio import FakeTwilio
-from tests.channels.sms.support import ACCOUNT_SID, AUTH_TOKEN, SHOP_NUMBER, post_signed, sms_channel
+from tests.channels.sms.support import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    SHOP_NUMBER,
+    hook_path,
+    post_form,
+    post_signed,
+    sign,
+    sms_channel,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +89,20 @@ def test_a_messaging_service_sends_instead_of_the_number(
     assert "StatusCallback" not in request.form  # none configured: the Messaging Service's own applies
     message.refresh_from_db()
     assert message.status == Message.Status.SENT
+
+
+def test_a_whatsapp_number_through_twilio_is_answered_from_the_whatsapp_sender(
+    client: Client, channel: Channel, fake_twilio: FakeTwilio
+) -> None:
+    body = b"MessageSid=SM00000000000000000000000000000003&From=whatsapp%3A%2B77011234567&Body=Hi&NumMedia=0"
+    url = f"http://testserver{hook_path(channel)}"
+    assert post_form(client, channel, body, signature=sign(url, body)).status_code == 200
+    message = reply(Conversation.objects.get(), "Hello!")
+
+    delivery.deliver(message.pk)
+
+    (request,) = fake_twilio.requests
+    assert (request.value("To"), request.value("From")) == ("whatsapp:+77011234567", f"whatsapp:{SHOP_NUMBER}")
 
 
 def test_a_refused_number_fails_the_reply_with_twilios_code_and_message(
