@@ -10,6 +10,7 @@ periodic `apply_waiting_events` task.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -18,6 +19,7 @@ import time
 from django.db import connections
 
 from omnia.channels import ingest
+from omnia.core import realtime
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +84,19 @@ class IngestProcessor:
 processor = IngestProcessor()
 
 
+def _event_loop_thread() -> asyncio.AbstractEventLoop:
+    """An event loop of this process's own, running in a daemon thread, for realtime broadcasts.
+
+    The applier serves no HTTP, so it has no server loop: without one, each broadcast would start a
+    thread and an event loop of its own (and the Redis channel layer a connection per loop)."""
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="omnia-ingest-broadcasts", daemon=True).start()
+    return loop
+
+
 def run_applier(stop: threading.Event | None = None) -> None:
     """The applier process's loop: apply what waits, look again shortly, until `stop` (or forever)."""
+    realtime.serve_on(_event_loop_thread())
     idle = IngestProcessor()
     while stop is None or not stop.is_set():
         try:
