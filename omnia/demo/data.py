@@ -1494,3 +1494,24 @@ RETURN_REASONS = (
 # The merchant account Kaspi.kz orders came through; the supplier deliveries that refill the shelves.
 KASPI_ACCOUNT_NAME = "Kaspi.kz — Омния Хоум"
 REPLENISHMENT_REASON = "Поступление от поставщика"
+
+
+# Approved WhatsApp templates of the demo's WhatsApp number (name, language, category, body as approved at Meta).
+WHATSAPP_TEMPLATES = (
+    ("order_ready", "ru", "utility", "Здравствуйте, {{1}}! Ваш заказ {{2}} готов к выдаче: {{3}}. Ждём вас!"),
+    ("order_ready", "kk", "utility", "Сәлеметсіз бе, {{1}}! {{2}} тапсырысыңыз дайын: {{3}}. Сізді күтеміз!"),
+    ("order_ready", "en", "utility", "Hello {{1}}! Your order {{2}} is ready for pick-up at {{3}}. See you soon!"),
+    ("order_shipped", "ru", "utility", "{{1}}, заказ {{2}} передан в доставку. Курьер позвонит перед приездом."),
+    (
+        "follow_up",
+        "ru",
+        "utility",
+        "Здравствуйте, {{1}}! Вы спрашивали у нас о товаре. Ответить можно прямо в этом чате.",
+    ),
+    (
+        "follow_up",
+        "kk",
+        "utility",
+        "Сәлеметсіз бе, {{1}}! Сіз бізден тауар туралы сұрадыңыз. Осы чатта жауап бере аласыз.",
+    ),
+)

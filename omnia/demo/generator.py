@@ -53,7 +53,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from omnia.catalog.models import Barcode, Category, Product, Variant
-from omnia.channels.models import Channel
+from omnia.channels.models import Channel, MessageTemplate
 from omnia.conversations.models import Conversation, ConversationEvent, Message
 from omnia.core import clock
 from omnia.core.phones import normalize_phone
@@ -73,6 +73,7 @@ from omnia.customers.models import (
 from omnia.demo import data
 from omnia.inventory import actions as inventory_actions
 from omnia.inventory.models import Feed, Location, Reservation, StockLevel, StockMove
+from omnia.orders import actions_shipments
 from omnia.orders.models import KaspiAccount, KaspiOrder, Order, OrderLine, Payment, Return, ReturnLine, StatusChange
 
 BATCH_SIZE = 2000
@@ -179,6 +180,7 @@ def load_demo(*, size: str, seed: int) -> None:
     """Fill an empty, migrated database with the demo shop of `size` ("small" or "large")."""
     plan = build_demo(size=size, seed=seed, now=clock.now())
     _write_demo(plan)
+    actions_shipments.do_create_missing_shipments()  # each order's parts, per sourcing location
     _stock_in_motion(plan, seed=seed)
     if connection.vendor == "postgresql":
         # The tables went from empty to full in one transaction, before autovacuum could look: without
@@ -1846,6 +1848,17 @@ class _Builder:
                 {"ig_user_id": f"1784{rng.randint(0, 10**13 - 1):013d}", "username": "omnia.home.kz"},
             ),
         ]
+        sms = random.Random(f"{self.seed}-sms")
+        sms_number = f"+7 717 2{sms.randint(10, 99)} {sms.randint(10, 99)} {sms.randint(10, 99)}"
+        channels.append(
+            (
+                "sms",
+                sms_number,
+                f"sms-{sms.getrandbits(40):010x}",
+                {"auth_token": f"{sms.getrandbits(128):032x}"},
+                {"account_sid": f"AC{sms.getrandbits(128):032x}", "phone_number": sms_number.replace(" ", "")},
+            )
+        )
         for provider, name, key, credentials, config in channels:
             self.plan.channels.append(
                 {
@@ -2515,6 +2528,12 @@ def _write_demo(plan: DemoPlan) -> None:
         channel.credentials = row["credentials"]  # stored encrypted
         channels.append(channel)
     channel_ids = insert(Channel, channels)
+    whatsapp = next(channel_ids[i] for i, row in enumerate(plan.channels) if row["provider"] == "whatsapp")
+    registered = plan.channels[0]["created_at"]
+    MessageTemplate.objects.bulk_create(
+        MessageTemplate(channel_id=whatsapp, name=n, language=lang, category=c, body=b, created_at=registered)
+        for n, lang, c, b in data.WHATSAPP_TEMPLATES
+    )
     conversation_ids = insert(
         Conversation,
         [

@@ -35,7 +35,7 @@ MANAGER_EMAIL = "manager@demo.omnia.kz"  # had the warehouse pick and ship
 
 
 # The credential a provider signs its webhooks with; the Meta handshake also needs the verify token.
-WEBHOOK_SECRETS = {"telegram": "secret_token", "whatsapp": "app_secret", "instagram": "app_secret"}
+WEBHOOK_SECRETS = {"telegram": "secret_token", "whatsapp": "app_secret", "instagram": "app_secret", "sms": "auth_token"}
 HANDSHAKE_PROVIDERS = ("whatsapp", "instagram")
 
 

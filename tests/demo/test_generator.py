@@ -604,8 +604,8 @@ MESSAGE_IDS = {
 @pytest.mark.django_db
 def test_the_shop_has_one_channel_of_each_kind_with_well_formed_secrets(demo_shop: Any) -> None:
     channels = {c.provider: c for c in Channel.objects.all()}
-    assert set(channels) == PROVIDERS
-    assert Channel.objects.count() == len(PROVIDERS)
+    assert set(channels) == PROVIDERS | {"sms"}  # SMS carries no demo conversations: notifications use it
+    assert Channel.objects.count() == len(PROVIDERS) + 1
     for provider, channel in channels.items():
         assert re.fullmatch(r"[a-z]+-[0-9a-f]{10}", channel.key)
         assert channel.is_active
@@ -1100,3 +1100,30 @@ def test_kaspi_orders_have_their_kaspi_record_and_chat_orders_their_conversation
         assert order.conversation.customer_id == order.customer_id
         assert order.conversation.channel.provider == order.source
         assert order.conversation.created_at <= order.placed_at
+
+
+@pytest.mark.django_db
+def test_each_order_has_a_shipment_per_sourcing_location_in_step_with_it(demo_shop: Any) -> None:
+    from omnia.orders.models import Shipment
+
+    pairs = set(OrderLine.objects.exclude(location=None).values_list("order_id", "location_id").distinct())
+    shipments = set(Shipment.objects.values_list("order_id", "location_id"))
+    assert shipments == pairs
+    settled = Shipment.objects.filter(order__status="completed").values_list("status", flat=True).distinct()
+    assert set(settled) <= {"delivered", "picked_up"}
+    assert not Shipment.objects.filter(order__status="cancelled").exclude(status="cancelled").exists()
+
+
+@pytest.mark.django_db
+def test_the_whatsapp_number_has_approved_templates_and_an_sms_number_is_connected(demo_shop: Any) -> None:
+    from omnia.channels import message_templates
+    from omnia.channels.models import MessageTemplate
+
+    templates = MessageTemplate.objects.filter(channel__provider="whatsapp", is_active=True)
+    assert {(t.name, t.language) for t in templates} >= {("order_ready", "ru"), ("order_ready", "kk")}
+    for template in templates:
+        assert message_templates.placeholders(template.body) >= 1  # numbered {{1}}… without gaps
+    sms = Channel.objects.get(provider="sms")
+    assert sms.credentials["auth_token"]
+    assert re.fullmatch(r"AC[0-9a-f]{32}", sms.config["account_sid"])
+    assert phonenumbers.is_valid_number(phonenumbers.parse(sms.config["phone_number"]))

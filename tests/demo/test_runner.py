@@ -19,7 +19,7 @@ from omnia.customers.models import Customer
 from omnia.demo.runner import prepare_demo
 from omnia.orders.models import Order, Return, StatusChange
 
-SECRET_FIELDS = {"telegram": "secret_token", "whatsapp": "app_secret", "instagram": "app_secret"}
+SECRET_FIELDS = {"telegram": "secret_token", "whatsapp": "app_secret", "instagram": "app_secret", "sms": "auth_token"}
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def check_channels(info: dict[str, Any], console: str) -> None:
     channels = {c.key: c for c in Channel.objects.all()}
     listed = info["channels"]
     assert sorted(row["key"] for row in listed) == sorted(channels)
-    assert {row["provider"] for row in listed} == {"webchat", "email", "telegram", "whatsapp", "instagram"}
+    assert {row["provider"] for row in listed} == {"webchat", "email", "telegram", "whatsapp", "instagram", "sms"}
     for row in listed:
         channel = channels[row["key"]]
         assert row["provider"] == channel.provider
@@ -66,7 +66,7 @@ def test_first_start_loads_the_shop_and_later_starts_rewrite_the_urls(data_dir: 
     token = accounts_queries.get_token_by_secret(info["api_token"])
     assert token is not None
     assert token.revoked_at is None
-    assert len(info["channels"]) == 5
+    assert len(info["channels"]) == 6
     assert all(row["webhook_url"].startswith("http://127.0.0.1:8123/hooks/") for row in info["channels"])
     check_channels(info, "http://127.0.0.1:8123/")
     assert re.fullmatch(r"http://127\.0\.0\.1:8123/feeds/kaspi/[0-9a-f]{32}\.xml", info["kaspi_feed_url"])
