@@ -57,6 +57,21 @@ class Resolution:
     created_identity: bool
 
 
+def _touch_last_seen(identity: Identity, at: dt.datetime) -> None:
+    """Move the handle's last-seen forward: written at most hourly per handle (a chatty conversation
+    does not write on every message), as one conditional UPDATE in SQL: the ORM takes twice as long
+    to build it as the database to run it, on the path of every message of a returning customer."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} = %s WHERE {} = %s AND {} < %s".format(  # noqa: S608 - model names only
+        quote(Identity._meta.db_table), quote("last_seen_at"), quote("id"), quote("last_seen_at")
+    )
+    value = Identity._meta.get_field("last_seen_at").get_db_prep_save(at, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value, identity.pk, value])
+    identity.last_seen_at = at
+
+
 def _split_name(display_name: str) -> tuple[str, str]:
     parts = display_name.split()
     if not parts:
@@ -127,9 +142,7 @@ def _resolve_once(
     identity = _find(kind, normalized)
     if identity is not None:
         if at - identity.last_seen_at > LAST_SEEN_RESOLUTION:
-            # Written at most hourly per handle: a chatty conversation does not write on every message.
-            Identity.objects.filter(pk=identity.pk, last_seen_at__lt=at).update(last_seen_at=at)
-            identity.last_seen_at = at
+            _touch_last_seen(identity, at)
         customer = _survivor(identity.customer)
         if phone and phone_e164 and _find(Kind.PHONE, phone_e164) is None:
             # The handle now carries a phone it did not before (e.g. a Telegram contact share).
@@ -215,9 +228,7 @@ def _known(*, kind: str, value: str, phone: str | None, at: dt.datetime) -> Reso
     if carried is not None and (Kind.PHONE, carried) not in found:
         return None  # the handle now carries a phone no card has: _resolve_once attaches it
     if at - identity.last_seen_at > LAST_SEEN_RESOLUTION:
-        # Written at most hourly per handle: a chatty conversation does not write on every message.
-        Identity.objects.filter(pk=identity.pk, last_seen_at__lt=at).update(last_seen_at=at)
-        identity.last_seen_at = at
+        _touch_last_seen(identity, at)
     return Resolution(customer=identity.customer, identity=identity, created_customer=False, created_identity=False)
 
 
