@@ -163,12 +163,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # A server answers webhooks once they are stored and applies them right after (channels.ingest);
     # set before the settings load, and inherited by the worker processes it spawns.
     os.environ.setdefault("OMNIA_INGEST_DEFERRED", "true")
+    os.environ.setdefault("OMNIA_LAST_SEEN_BUFFER", "true")  # last-seen written in batches, off the request
     _setup()
     _check_database()
     serve(args.host, args.port, with_worker=not args.no_worker, workers=args.workers)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
+    os.environ.setdefault("OMNIA_LAST_SEEN_BUFFER", "true")
     _setup()
     _check_database()
     from django.core.management import call_command

@@ -175,6 +175,7 @@ OMNIA_KASPI_API_URL = CONFIG.provider_urls["kaspi"]
 OMNIA_SATU_API_URL = CONFIG.provider_urls["satu"]
 OMNIA_TWILIO_API_URL = CONFIG.provider_urls["twilio"]
 OMNIA_INGEST_DEFERRED = CONFIG.ingest_deferred
+OMNIA_LAST_SEEN_BUFFER = CONFIG.last_seen_buffer
 OMNIA_ORDER_DUPLICATE_MINUTES = CONFIG.order_duplicate_minutes
 
 LOGGING = {

@@ -51,6 +51,9 @@ class Config:
     # Webhooks answered once stored and applied right after by the process's ingest thread (`omnia
     # serve` turns it on); off, each webhook is applied before its answer.
     ingest_deferred: bool = False
+    # A returning handle's last-seen written in batches by a thread of the process (`omnia serve` and
+    # `omnia worker` turn it on); off, on the path of the message.
+    last_seen_buffer: bool = False
     # Orders of one customer with the same lines from another channel within this many minutes are
     # flagged as possible duplicates for an operator.
     order_duplicate_minutes: int = 60
@@ -234,5 +237,6 @@ def load(env: dict[str, str] | None = None) -> Config:
         time_zone=_time_zone(env),
         provider_urls=_provider_urls(env),
         ingest_deferred=_bool(env, "OMNIA_INGEST_DEFERRED", default=False),
+        last_seen_buffer=_bool(env, "OMNIA_LAST_SEEN_BUFFER", default=False),
         order_duplicate_minutes=_minutes(env, "OMNIA_ORDER_DUPLICATE_MINUTES", default=60),
     )
