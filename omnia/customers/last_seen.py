@@ -21,6 +21,7 @@ from omnia.customers.models import Identity
 logger = logging.getLogger(__name__)
 
 FLUSH_EVERY = 1.0  # seconds
+FLUSH_CHUNK = 1000  # handles per UPDATE on PostgreSQL
 
 _pending: dict[int, dt.datetime] = {}
 _lock = threading.Lock()
@@ -49,16 +50,23 @@ def flush() -> int:
         return 0
     connection = transaction.get_connection()
     quote = connection.ops.quote_name
-    sql = "UPDATE {} SET {} = %s WHERE {} = %s AND {} < %s".format(  # noqa: S608 - model names only
-        quote(Identity._meta.db_table), quote("last_seen_at"), quote("id"), quote("last_seen_at")
-    )
+    table, column = quote(Identity._meta.db_table), quote("last_seen_at")
     field = Identity._meta.get_field("last_seen_at")
-    rows = []
-    for identity_id, at in sorted(batch.items()):  # one order for everyone: no deadlocks between writers
-        value = field.get_db_prep_save(at, connection)
-        rows.append((value, identity_id, value))
+    # One order for every writer (no deadlocks between processes), and only ever forward.
+    rows = [(identity_id, field.get_db_prep_save(at, connection)) for identity_id, at in sorted(batch.items())]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "postgresql":
+            for start in range(0, len(rows), FLUSH_CHUNK):  # one statement per chunk: one round trip
+                chunk = rows[start : start + FLUSH_CHUNK]
+                values = ", ".join(["(%s::bigint, %s::timestamptz)"] * len(chunk))
+                cursor.execute(
+                    f"UPDATE {table} AS i SET {column} = v.at FROM (VALUES {values}) AS v(id, at) "  # noqa: S608
+                    f"WHERE i.{quote('id')} = v.id AND i.{column} < v.at",
+                    [value for row in chunk for value in row],
+                )
+        else:
+            sql = f"UPDATE {table} SET {column} = %s WHERE {quote('id')} = %s AND {column} < %s"  # noqa: S608
+            cursor.executemany(sql, [(at, identity_id, at) for identity_id, at in rows])
     return len(rows)
 
 
