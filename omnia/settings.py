@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "omnia.channels",
     "omnia.orders",
     "omnia.webhooks",
+    "omnia.fulfillment",
+    "omnia.notifications",
     "omnia.console",
     "omnia.demo",
 ]
