@@ -41,6 +41,8 @@ class InboundMessage:
     references: tuple[str, ...] = ()
     subject: str = ""
     automatic: bool = False  # an auto-reply (out of office…): kept in its thread, never reopens it
+    # A keyword reply that opts the sender out of ("stop") or back into ("start") messages on this channel.
+    opt_out: str = ""
     # Other handles the provider gives for the same sender, (identity kind, value): added to their card.
     extra_handles: tuple[tuple[str, str], ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)

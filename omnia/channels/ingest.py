@@ -36,7 +36,7 @@ from omnia.conversations import actions as conversations_actions
 from omnia.core import clock
 from omnia.core.errors import Conflict, ValidationFailed
 from omnia.customers import actions as customers_actions
-from omnia.customers.models import Customer
+from omnia.customers.models import ChannelKind, Consent, Customer
 
 logger = logging.getLogger(__name__)
 
@@ -154,10 +154,31 @@ def _apply_message(channel: Channel, event: InboundEvent, message: InboundMessag
         automatic=message.automatic,
         meta=_meta(message),
     )
+    if message.opt_out:
+        _record_opt_out(channel, resolution.customer, message)
     if stored is None and message.automatic:
         event.status, event.error = InboundEvent.Status.PROCESSED, "an automatic reply outside any conversation"
         return
     event.status = InboundEvent.Status.UNSUPPORTED if message.unsupported else InboundEvent.Status.PROCESSED
+
+
+def _record_opt_out(channel: Channel, customer: Customer, message: InboundMessage) -> None:
+    """A STOP reply withdraws every kind of message through this channel kind (the provider blocks them
+    anyway); START gives them back. Recorded as consents, on the customer's timeline."""
+    kind = "whatsapp" if message.sender_kind == "whatsapp" else channel.provider  # WhatsApp through Twilio
+    if kind not in ChannelKind.values:
+        return
+    keyword = (message.text or message.opt_out).strip()[:40]
+    for purpose in Consent.Purpose.values:
+        customers_actions.check_record_consent(
+            customer=customer,
+            channel=kind,
+            purpose=purpose,
+            granted=message.opt_out == "start",
+            source=channel.name,
+            method=f"{keyword} reply",
+            at=message.sent_at,
+        )
 
 
 def _add_handle(customer: Customer, kind: str, value: str, *, channel: str) -> None:

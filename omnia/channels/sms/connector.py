@@ -60,6 +60,28 @@ ERRORS = {
     "30008": "unknown error",
 }
 _MESSAGE_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+# Twilio's standard opt-out and opt-in keywords (§5.5): the whole message, any case, is the keyword. Russian
+# and Kazakh customers write them in their own language too. A Messaging Service with Advanced Opt-Out also
+# sends OptOutType (STOP, START, HELP).
+OPT_OUT_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "СТОП", "ОТПИСАТЬСЯ", "ТОҚТАТУ"}
+)
+OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP", "OPTIN", "СТАРТ"})
+
+
+def opt_out_keyword(body: str, opt_out_type: str = "") -> str:
+    """ "stop" or "start" when the message is an opt-out or opt-in keyword, else ""."""
+    declared = opt_out_type.strip().upper()
+    if declared in ("STOP", "START"):
+        return declared.lower()
+    word = re.sub(r"[\s.!]+", "", body).upper()
+    if word in OPT_OUT_WORDS:
+        return "stop"
+    if word in OPT_IN_WORDS:
+        return "start"
+    return ""
+
+
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
@@ -238,6 +260,7 @@ class SmsConnector:
             sent_at=clock.now(),  # Twilio sends no time: the time it reached us (§0.2)
             text=_first(params, "Body"),
             attachments=tuple(attachments),
+            opt_out=opt_out_keyword(_first(params, "Body"), _first(params, "OptOutType")),
             raw=raw,
         )
 

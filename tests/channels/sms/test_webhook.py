@@ -233,3 +233,56 @@ def test_identities_stay_phone_only(client: Client, channel: Channel) -> None:
     post_signed(client, channel, "mms")
 
     assert set(Identity.objects.values_list("kind", flat=True)) == {"phone"}
+
+
+def _inbound(body_text: str, sid: str, **extra: str) -> bytes:
+    from urllib.parse import urlencode
+
+    fields = {
+        "AccountSid": ACCOUNT_SID,
+        "Body": body_text,
+        "From": "+77011234567",
+        "MessageSid": sid,
+        "NumMedia": "0",
+        "To": "+77170000001",
+        **extra,
+    }
+    return urlencode(fields).encode()
+
+
+def _post_inbound(client: Client, channel: Channel, body: bytes) -> Any:
+    return post_form(client, channel, body, signature=sign(f"http://testserver{hook_path(channel)}", body))
+
+
+@pytest.mark.parametrize("word", ["STOP", "stop", "Стоп!", "UNSUBSCRIBE"])
+def test_a_stop_reply_withdraws_consent_to_sms_and_stays_in_the_inbox(
+    client: Client, channel: Channel, word: str
+) -> None:
+    from omnia.customers import queries as customers_queries
+
+    response = _post_inbound(client, channel, _inbound(word, "SM" + "1" * 32))
+
+    assert response.status_code == 200
+    message = Message.objects.get()
+    assert message.text == word  # the operator sees it as it came
+    customer = message.conversation.customer
+    in_force = {(c.channel, c.purpose): c.granted for c in customers_queries.consents_in_force(customer)}
+    assert in_force == {("sms", "transactional"): False, ("sms", "marketing"): False}
+    assert customer.timeline.filter(kind="consent").count() == 2
+
+
+def test_start_after_stop_gives_consent_back_and_ordinary_words_change_nothing(
+    client: Client, channel: Channel, time_machine: Any
+) -> None:
+    from omnia.customers import queries as customers_queries
+
+    _post_inbound(client, channel, _inbound("STOP", "SM" + "1" * 32))
+    time_machine.move_to(NOW + dt.timedelta(minutes=5), tick=False)
+    _post_inbound(client, channel, _inbound("Please stop by the store later", "SM" + "2" * 32))
+    customer = Message.objects.first().conversation.customer  # type: ignore[union-attr]
+    assert customer.consents.count() == 2  # the sentence is not a keyword
+    time_machine.move_to(NOW + dt.timedelta(minutes=10), tick=False)
+    _post_inbound(client, channel, _inbound("Hi", "SM" + "3" * 32, OptOutType="START"))
+
+    in_force = {(c.channel, c.purpose): c.granted for c in customers_queries.consents_in_force(customer)}
+    assert in_force == {("sms", "transactional"): True, ("sms", "marketing"): True}
