@@ -179,6 +179,7 @@ OMNIA_TWILIO_API_URL = CONFIG.provider_urls["twilio"]
 OMNIA_INGEST_DEFERRED = CONFIG.ingest_deferred
 OMNIA_LAST_SEEN_BUFFER = CONFIG.last_seen_buffer
 OMNIA_ORDER_DUPLICATE_MINUTES = CONFIG.order_duplicate_minutes
+OMNIA_SHOP_NAME = CONFIG.shop_name
 
 LOGGING = {
     "version": 1,

@@ -57,6 +57,8 @@ class Config:
     # Orders of one customer with the same lines from another channel within this many minutes are
     # flagged as possible duplicates for an operator.
     order_duplicate_minutes: int = 60
+    # The shop's name as customers know it: the {{shop.name}} of notification texts.
+    shop_name: str = ""
 
 
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:
@@ -239,4 +241,5 @@ def load(env: dict[str, str] | None = None) -> Config:
         ingest_deferred=_bool(env, "OMNIA_INGEST_DEFERRED", default=False),
         last_seen_buffer=_bool(env, "OMNIA_LAST_SEEN_BUFFER", default=False),
         order_duplicate_minutes=_minutes(env, "OMNIA_ORDER_DUPLICATE_MINUTES", default=60),
+        shop_name=" ".join(env.get("OMNIA_SHOP_NAME", "").split())[:100],
     )

@@ -1,0 +1,169 @@
+"""The built-in notification texts: what the customer gets for an event when the shop wrote no template.
+
+Written in English and translated (ru, kk) through gettext like every other string. A text is a list of
+lines; a line is one or more alternatives, and the first whose variables all have a value is used (so a
+customer without a first name is greeted "Hello!", an order without a pick-up address simply does not
+mention one). A line with none is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
+
+from omnia.notifications import variables
+from omnia.notifications.models import Event
+
+Line = tuple[str | Promise, ...]
+
+
+@dataclass(frozen=True)
+class BuiltIn:
+    subject: Line
+    lines: tuple[Line, ...]
+
+
+def _(text: str) -> Promise:
+    return pgettext_lazy("notification text", text)
+
+
+GREETING: Line = ("{{customer.greeting}}",)  # "Hello, Aigerim!" or "Hello!", translated
+
+BUILT_IN: dict[str, BuiltIn] = {
+    Event.ORDER_CONFIRMED: BuiltIn(
+        subject=(_("Order {{order.number}} is confirmed"),),
+        lines=(
+            GREETING,
+            (
+                _("Thank you! Your order {{order.number}} is confirmed: {{order.items}}."),
+                _("Thank you! Your order {{order.number}} is confirmed."),
+            ),
+            (_("Total: {{order.total}}."),),
+            (
+                _("Expected delivery: {{order.delivery_date}}."),
+                _("You can pick it up at {{order.pickup_location}}, {{order.pickup_address}}."),
+                _("You can pick it up at {{order.pickup_location}}."),
+            ),
+            (_("We will let you know when it is on its way or ready."),),
+        ),
+    ),
+    Event.READY_FOR_PICKUP: BuiltIn(
+        subject=(_("Order {{order.number}} is ready for pick-up"),),
+        lines=(
+            GREETING,
+            (
+                _("Your order {{order.number}} is ready and waiting for you at {{order.pickup_location}}."),
+                _("Your order {{order.number}} is ready for pick-up."),
+            ),
+            (_("Address: {{order.pickup_address}}."),),
+            (_("Opening hours: {{order.opening_hours}}."),),
+            (_("Please give the order number when you come."),),
+        ),
+    ),
+    Event.SHIPPED: BuiltIn(
+        subject=(_("Order {{order.number}} is on its way"),),
+        lines=(
+            GREETING,
+            (
+                _("Your order {{order.number}} has been handed to {{parcel.carrier}}."),
+                _("Your order {{order.number}} is on its way."),
+            ),
+            (_("Tracking number: {{parcel.tracking_number}}."),),
+            (_("Track it here: {{parcel.tracking_url}}"),),
+            (_("Expected delivery: {{parcel.expected_date}}."), _("Expected delivery: {{order.delivery_date}}.")),
+        ),
+    ),
+    Event.AT_PICKUP_POINT: BuiltIn(
+        subject=(_("Order {{order.number}} is waiting at the pick-up point"),),
+        lines=(
+            GREETING,
+            (
+                _("Your order {{order.number}} has arrived at the pick-up point: {{parcel.pickup_point}}."),
+                _("Your order {{order.number}} has arrived at the pick-up point."),
+            ),
+            (_("Tracking number: {{parcel.tracking_number}}."),),
+            (_("Please collect it soon: pick-up points keep parcels for a limited time."),),
+        ),
+    ),
+    Event.DELIVERED: BuiltIn(
+        subject=(_("Order {{order.number}} has been delivered"),),
+        lines=(
+            GREETING,
+            (_("Your order {{order.number}} has been delivered."),),
+            (_("Thank you for shopping at {{shop.name}}!"), _("Thank you for shopping with us!")),
+        ),
+    ),
+    Event.DELAYED: BuiltIn(
+        subject=(_("Order {{order.number}} is delayed"),),
+        lines=(
+            GREETING,
+            (_("We are sorry: the delivery of your order {{order.number}} is taking longer than planned."),),
+            (_("It is now expected on {{parcel.expected_date}}."),),
+            (_("Track it here: {{parcel.tracking_url}}"),),
+        ),
+    ),
+    Event.PAYMENT_RECEIVED: BuiltIn(
+        subject=(_("Payment for order {{order.number}} received"),),
+        lines=(
+            GREETING,
+            (
+                _("We have received your payment of {{payment.amount}} for order {{order.number}}. Thank you!"),
+                _("We have received your payment for order {{order.number}}. Thank you!"),
+            ),
+        ),
+    ),
+    Event.BACK_IN_STOCK: BuiltIn(
+        subject=(_("{{product.name}} is back in stock"),),
+        lines=(
+            GREETING,
+            (
+                _("{{product.name}} ({{variant.name}}) is back in stock at {{location.name}}."),
+                _("{{product.name}} is back in stock at {{location.name}}."),
+                _("{{product.name}} ({{variant.name}}) is back in stock."),
+                _("{{product.name}} is back in stock."),
+            ),
+            (_("Address: {{location.address}}."),),
+            (_("Quantities are limited: we do not hold it for you."),),
+        ),
+    ),
+    Event.REPLY_WAITING: BuiltIn(
+        subject=(_("{{shop.name}} replied to you"), _("You have a new reply")),
+        lines=(
+            GREETING,
+            (_("We have replied to your message: “{{reply.preview}}”"), _("We have replied to your message.")),
+            (_("Open the chat on our website to continue."),),
+        ),
+    ),
+}
+
+
+def _first_filled(line: Line, context: Mapping[str, Any], language: str) -> str | None:
+    for alternative in line:
+        text = str(alternative)
+        if not variables.empty_variables(text, context, language):
+            return text
+    return None
+
+
+def render_built_in(event: str, context: Mapping[str, Any], language: str) -> tuple[str, str]:
+    """(text, subject) of the built-in text for `event`, filled in; call it inside translation.override."""
+    built_in = BUILT_IN[event]
+    lines = [_first_filled(line, context, language) for line in built_in.lines]
+    body = "\n".join(variables.render(line, context, language) for line in lines if line is not None)
+    subject = _first_filled(built_in.subject, context, language) or str(built_in.subject[-1])
+    return body, variables.render(subject, context, language)
+
+
+def source_of(event: str) -> tuple[str, str]:
+    """(body, subject) of the built-in text as an editable template, in the active language: the first
+    alternative of every line (the editor starts from it when the shop has none)."""
+    built_in = BUILT_IN[event]
+    return "\n".join(str(line[0]) for line in built_in.lines), str(built_in.subject[0])
+
+
+def lines_of(event: str) -> Sequence[Line]:
+    return BUILT_IN[event].lines
