@@ -1,0 +1,17 @@
+"""Delivery's subscribers: the console's Shipments pages hear of every parcel move (a live refresh)."""
+
+from __future__ import annotations
+
+from omnia.core import events
+from omnia.fulfillment.events import ParcelDelayed, ParcelStatusChanged
+
+
+def _push_parcel(event: ParcelStatusChanged | ParcelDelayed) -> None:
+    kind = "parcel_delayed" if isinstance(event, ParcelDelayed) else "parcel_status"
+    data = {"parcel_id": event.parcel_id, "order_id": event.order_id}
+    events.publish_on_commit(events.RealtimeUpdate(topic="orders", kind=kind, data=data))
+
+
+def register() -> None:
+    events.subscribe(ParcelStatusChanged, _push_parcel)
+    events.subscribe(ParcelDelayed, _push_parcel)

@@ -1,0 +1,1 @@
+"""Carrier tracking adapters: one per Carrier.tracking value, behind one interface (base.TrackingAdapter)."""
