@@ -65,6 +65,13 @@ class Order(models.Model):
         help_text=_("Where it was sold or is handed out."),
     )
     total = models.DecimalField(_("total"), max_digits=14, decimal_places=2)
+    delivery_price = models.DecimalField(
+        _("delivery price"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal(0),
+        help_text=_("Part of the total: the goods plus this."),
+    )
     currency = models.CharField(_("currency"), max_length=3)
     comment = models.TextField(_("comment"), blank=True)
     placed_at = models.DateTimeField(_("placed"), db_index=True)
@@ -103,6 +110,7 @@ class Order(models.Model):
                 fields=["source", "external_id"], condition=~Q(external_id=""), name="order_unique_external_id"
             ),
             models.CheckConstraint(condition=Q(total__gte=Decimal(0)), name="order_total_not_negative"),
+            models.CheckConstraint(condition=Q(delivery_price__gte=Decimal(0)), name="order_delivery_not_negative"),
         ]
         indexes = [models.Index(fields=["source", "placed_at"])]
 
