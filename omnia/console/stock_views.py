@@ -271,7 +271,7 @@ def _grid(
     matched: set[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Per variant: its price, attributes and every location that has, holds, awaits or ships it.
-    `stock` is availability() for these variants (one call for a whole page: four queries)."""
+    `stock` is availability() for these variants (one call for a whole page: two queries)."""
     mine_id = my_store.pk if my_store is not None else None
     rows = []
     for variant in variants:

@@ -2,7 +2,8 @@
 
 For each active location: on hand, reserved, available, in transit, whether it ships to the customer's
 city or offers pick-up there, and the next arrival (the earliest expected supply or transfer, with its
-quantity). Four indexed queries whatever the number of variants.
+quantity). Two indexed queries whatever the number of variants: the active locations with these
+variants' stock levels joined on, and the arrivals (supplies and transfers in one UNION ALL).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import F, Sum
+from django.db.models import F, FilteredRelation, Q, Sum
 
 from omnia.inventory.models import Location, StockLevel, Supply, SupplyLine, Transfer, TransferLine
 
@@ -46,23 +48,45 @@ def _arrivals(variant_ids: list[int]) -> dict[tuple[int, int], Arrival]:
         SupplyLine.objects.filter(
             variant_id__in=variant_ids, supply__status=Supply.Status.EXPECTED, quantity__gt=F("received_quantity")
         )
-        .values("variant_id", "supply__location_id", "supply__expected_on")
+        .values_list("variant_id", "supply__location_id", "supply__expected_on")
         .annotate(total=Sum(F("quantity") - F("received_quantity")))
+        .order_by()
     )
-    for row in supplies:
-        dated[(row["variant_id"], row["supply__location_id"])][row["supply__expected_on"]] += row["total"]
     transfers = (
         TransferLine.objects.filter(
             variant_id__in=variant_ids,
             transfer__status__in=[Transfer.Status.REQUESTED, Transfer.Status.SHIPPED],
             transfer__expected_on__isnull=False,
         )
-        .values("variant_id", "transfer__destination_id", "transfer__expected_on")
+        .values_list("variant_id", "transfer__destination_id", "transfer__expected_on")
         .annotate(total=Sum("quantity"))
+        .order_by()
     )
-    for row in transfers:
-        dated[(row["variant_id"], row["transfer__destination_id"])][row["transfer__expected_on"]] += row["total"]
+    for variant_id, location_id, expected_on, total in supplies.union(transfers, all=True):
+        dated[(variant_id, location_id)][expected_on] += total
     return {key: Arrival(date=min(dates), quantity=dates[min(dates)]) for key, dates in dated.items()}
+
+
+_LEVEL_FIELDS = ("variant_id", "on_hand", "reserved", "in_transit", "low_stock_threshold")
+
+
+def _places_and_levels(ids: list[int]) -> tuple[list[Location], dict[tuple[int, int], dict[str, Any]]]:
+    """The active locations, and these variants' stock levels there, in one query (a location joined
+    to its levels of these variants: one row per level, or one without when it has none of them)."""
+    rows = (
+        Location.objects.filter(is_active=True)
+        .annotate(level=FilteredRelation("stock_levels", condition=Q(stock_levels__variant_id__in=ids)))
+        .annotate(**{f"level_{name}": F(f"level__{name}") for name in _LEVEL_FIELDS})
+        .order_by("pk")
+    )
+    places: dict[int, Location] = {}
+    levels: dict[tuple[int, int], dict[str, Any]] = {}
+    for row in rows:
+        places.setdefault(row.pk, row)
+        variant_id = row.level_variant_id  # type: ignore[attr-defined]
+        if variant_id is not None:
+            levels[(variant_id, row.pk)] = {name: getattr(row, f"level_{name}") for name in _LEVEL_FIELDS}
+    return list(places.values()), levels
 
 
 def availability(
@@ -73,13 +97,17 @@ def availability(
     ids = sorted(set(variant_ids))
     if not ids:
         return {}
-    places = locations if locations is not None else list(Location.objects.filter(is_active=True))
-    levels = {
-        (row["variant_id"], row["location_id"]): row
-        for row in StockLevel.objects.filter(variant_id__in=ids, location__is_active=True).values(
-            "variant_id", "location_id", "on_hand", "reserved", "in_transit", "low_stock_threshold"
-        )
-    }
+    levels: dict[tuple[int, int], dict[str, Any]]
+    if locations is None:
+        places, levels = _places_and_levels(ids)
+    else:
+        places = locations
+        levels = {
+            (row["variant_id"], row["location_id"]): dict(row)
+            for row in StockLevel.objects.filter(variant_id__in=ids, location__is_active=True).values(
+                "variant_id", "location_id", "on_hand", "reserved", "in_transit", "low_stock_threshold"
+            )
+        }
     coming = _arrivals(ids) if arrivals else {}
     wanted = city.strip().casefold()
     result: dict[int, list[LocationStock]] = {}

@@ -294,6 +294,38 @@ def test_availability_says_who_ships_to_the_city_and_who_offers_pickup(variant: 
     assert [r.location.code for r in availability.where_else(variant.pk, exclude_location_id=astana.pk)] == ["mega"]
 
 
+def test_availability_of_many_variants_everywhere_takes_two_queries(
+    store: Location, django_assert_num_queries: Any
+) -> None:
+    """Every active location is listed for every variant (zero where it has none), with the arrivals of
+    supplies and transfers, in two queries however many variants and locations there are."""
+    warehouse = make_location(code="wh", kind=Location.Kind.WAREHOUSE, city="Астана", ships=True)
+    make_location(code="closed", is_active=False)
+    variants = [make_variant() for _ in range(4)]
+    stock(variants[0], store, 3)
+    stock(variants[1], warehouse, 7)
+    actions.check_create_supply(
+        actor=None, location=warehouse, expected_on=dt.date(2031, 1, 20), lines=[Line(variants[2], 6)]
+    )
+    actions.check_request_transfer(
+        actor=None, source=warehouse, destination=store, lines=[Line(variants[1], 2)], expected_on=dt.date(2031, 1, 5)
+    )
+
+    with django_assert_num_queries(2):
+        table = availability.availability([v.pk for v in variants])
+
+    assert {v.pk: [(r.location.code, r.available) for r in table[v.pk]] for v in variants[:2]} == {
+        variants[0].pk: [("dostyk", 3), ("wh", 0)],
+        variants[1].pk: [("wh", 5), ("dostyk", 0)],  # 2 set aside for the transfer
+    }
+    assert all(len(table[v.pk]) == 2 for v in variants)  # the closed location is left out
+    arrivals = {(r.location.code, r.next_arrival) for v in variants for r in table[v.pk] if r.next_arrival}
+    assert arrivals == {
+        ("wh", availability.Arrival(date=dt.date(2031, 1, 20), quantity=6)),
+        ("dostyk", availability.Arrival(date=dt.date(2031, 1, 5), quantity=2)),
+    }
+
+
 # --- back in stock ----------------------------------------------------------------------
 
 
