@@ -8,12 +8,13 @@ made from each app's ``handlers.py`` (imported by its AppConfig.ready), never Dj
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +30,39 @@ def subscribe(event_type: type[E], handler: Callable[[E], None]) -> None:
         _subscribers[event_type].append(handler)
 
 
+# A subscriber that lost a deadlock or a serialisation race (PostgreSQL 40P01 / 40001), or found SQLite
+# busy, is run again: subscribers are written to be idempotent, and the work was rolled back.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+RETRIES = 3
+
+
+def _transient(exc: BaseException) -> bool:
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    return "database is locked" in str(exc)
+
+
+def _run(handler: Handler, event: object) -> None:
+    for attempt in range(1, RETRIES + 1):
+        try:
+            handler(event)
+            return
+        except Exception as exc:  # one broken subscriber must not stop the others
+            if attempt < RETRIES and _transient(exc) and not transaction.get_connection().in_atomic_block:
+                logger.info("event handler %r lost a race for %r (attempt %d), again", handler, event, attempt)
+                time.sleep(0.05 * attempt)
+                continue
+            logger.exception("event handler %r failed for %r", handler, event)
+            return
+
+
 def _dispatch(event: object) -> None:
     for event_type in type(event).__mro__:
         for handler in list(_subscribers.get(event_type, ())):
-            try:
-                handler(event)
-            except Exception:  # one broken subscriber must not stop the others
-                logger.exception("event handler %r failed for %r", handler, event)
+            _run(handler, event)
 
 
 def publish_on_commit(event: object) -> None:
