@@ -62,7 +62,7 @@ def _amount(value: Any, *, field: str, code: str, allow_none: bool = False) -> D
         raise ValidationFailed("This is not an amount.", field=field, code=code) from None
     if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")) or amount >= 10**12:
         raise ValidationFailed("An amount is zero or more, in at most two decimals.", field=field, code=code)
-    return amount
+    return amount.quantize(Decimal("0.01"))
 
 
 def clean_working_days(days: Any, *, field: str = "working_days") -> list[int]:
