@@ -303,6 +303,57 @@ def check_send_message(
 
 
 @transaction.atomic
+def do_queue_notification_message(
+    *,
+    customer: Customer,
+    channel: Any,
+    to: str,
+    text: str,
+    template: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Message:
+    """Queue a message the shop sends by itself (a notification) in the customer's latest conversation
+    on `channel`; with none, in a new one started resolved, so it does not wait in the operators' queue
+    (the customer's answer reopens it as any message does). The caller has checked the reply window and
+    consent. No author; waiting time and first response stay as they are: it answers nobody."""
+    now = clock.now()
+    conversation = (
+        Conversation.objects.select_for_update()
+        .filter(customer=customer, channel=channel)
+        .order_by("-last_message_at", "-id")
+        .first()
+    )
+    if conversation is None:
+        conversation = Conversation.objects.create(
+            customer=customer,
+            channel=channel,
+            status=Conversation.Status.RESOLVED,
+            team=channel.team,
+            created_at=now,
+            last_message_at=now,
+            resolved_at=now,
+            external_thread_id=to,
+        )
+    message = Message.objects.create(
+        conversation=conversation,
+        channel=channel,
+        direction=Message.Direction.OUT,
+        text=text,
+        template=template,
+        status=Message.Status.QUEUED,
+        author=None,
+        reply_to=conversation.external_thread_id or to,
+        created_at=now,
+        next_attempt_at=now,
+        meta=meta or {},
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=now)
+    publish_on_commit(MessageQueued(message_id=message.pk))
+    _push(conversation, "message.queued", message_id=message.pk)
+    return message
+
+
+@transaction.atomic
 def do_add_note(*, actor: Any, conversation: Conversation, text: str) -> Message:
     text = text.strip()
     if not text:
@@ -379,6 +430,9 @@ def do_update_delivery_status(*, channel: Any, provider_message_id: str, status:
     else:
         return True
     message.save(update_fields=["status", "error"])
+    publish_on_commit(
+        MessageStatusChanged(conversation_id=message.conversation_id, message_id=message.pk, status=message.status)
+    )
     _push(message.conversation, "message.status", message_id=message.pk, status=message.status)
     return True
 
