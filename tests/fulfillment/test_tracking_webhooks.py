@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
 
 from omnia.fulfillment.models import Carrier, Parcel, ParcelEvent, TrackingRejection
@@ -49,6 +51,13 @@ def at(minutes: int) -> str:
     return (NOW + dt.timedelta(minutes=minutes)).isoformat()
 
 
+def signed_headers(body: bytes, stamp: int, secret: str = SECRET) -> dict[str, str]:
+    return {
+        "X-Omnia-Timestamp": str(stamp),
+        "X-Omnia-Signature": signing.signature(secret=secret, timestamp=stamp, body=body),
+    }
+
+
 def post_generic(
     client: Client, carrier: Carrier, events: list[dict[str, Any]], *, secret: str = SECRET, timestamp: int = 0
 ) -> Any:
@@ -58,8 +67,8 @@ def post_generic(
         f"/hooks/carriers/{carrier.webhook_key}",
         data=body,
         content_type="application/json",
-        headers={"X-Omnia-Timestamp": str(stamp), "X-Omnia-Signature": signing.signature(secret=secret, timestamp=stamp, body=body)},
-    )  # fmt: skip
+        headers=signed_headers(body, stamp, secret),
+    )
 
 
 def event(number: str, status: str, minutes: int, event_id: str = "", **extra: Any) -> dict[str, Any]:
@@ -242,7 +251,7 @@ def test_a_malformed_body_is_400_with_a_json_error_and_changes_nothing(
 
     answer = client.post(
         f"/hooks/carriers/{courier.webhook_key}", data=body, content_type="application/json",
-        headers={"X-Omnia-Timestamp": str(stamp), "X-Omnia-Signature": signing.signature(secret=SECRET, timestamp=stamp, body=body)},
+        headers=signed_headers(body, stamp),
     )  # fmt: skip
 
     assert answer.status_code == 400
@@ -343,7 +352,7 @@ def test_the_cdek_mapping_covers_the_documented_codes() -> None:
     [
         b"[]",
         b'{"type": "PRINT_FORM", "attributes": {}}',
-        b'{"type": "ORDER_STATUS", "attributes": {"code": "DELIVERED", "status_date_time": "2026-11-22T18:45:00+0500"}}',
+        b'{"type": "ORDER_STATUS", "attributes": {"code": "DELIVERED", "status_date_time": "2026-11-22T18:45:00Z"}}',
         b'{"type": "ORDER_STATUS", "attributes": {"cdek_number": "1", "code": "DELIVERED"}}',
     ],
 )
@@ -361,3 +370,36 @@ def test_a_cdek_number_of_no_parcel_is_404(client: Client, shop: Shop, cdek: Car
 
     assert answer.status_code == 404
     assert TrackingRejection.objects.filter(carrier=cdek, tracking_number="999").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_event_delivered_four_times_at_once_is_applied_once(frozen: Any) -> None:
+    shop = Shop()
+    courier = make_carrier("fastcourier", tracking="generic", secret=SECRET, webhook_key="fast-9f8e7d6c5b4a39281706")
+    parcel = parcel_for(shop, courier, "FC-100")
+    events = [event("FC-100", "handed_over", 10, "ev-1"), event("FC-100", "delivered", 20, "ev-2")]
+    barrier = threading.Barrier(4)
+    answers: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def deliver() -> None:
+        try:
+            barrier.wait()
+            answer = post_generic(Client(), courier, events)
+            with lock:
+                answers.append(answer.json())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(a["applied"] for a in answers) == 2
+    assert sum(a["duplicates"] for a in answers) == 6
+    assert parcel.events.filter(source="webhook").count() == 2
+    parcel.refresh_from_db()
+    assert parcel.status == "delivered"
+    assert shop.level(shop.garland) == (18, 0)  # the units left the shelf once
