@@ -40,7 +40,7 @@ EMPTY_VALUE = "-"  # what fills an approved template's placeholder whose variabl
 
 
 def _money(amount: Decimal | None) -> str | None:
-    return None if amount is None else str(amount)
+    return None if amount is None else f"{Decimal(amount):.2f}"
 
 
 def _names(variant: Variant) -> dict[str, str]:
@@ -207,8 +207,13 @@ class Composed:
 
 def language_of(language: str) -> str:
     """`language` if it is one of ru, kk, en (a 'ru-RU' counts as ru), else the shop's language."""
-    code = re.split(r"[-_]", (language or "").strip().lower())[0]
+    code = base_language(language)
     return code if code in SUPPORTED_LANGUAGES else str(settings.LANGUAGE_CODE).split("-")[0]
+
+
+def base_language(code: str) -> str:
+    """'en_US' → 'en': the language of an approved template's code."""
+    return re.split(r"[-_]", (code or "").strip().lower())[0]
 
 
 def whatsapp_usable(template: MessageTemplate | None, language: str) -> bool:
@@ -218,7 +223,7 @@ def whatsapp_usable(template: MessageTemplate | None, language: str) -> bool:
         and template.is_active
         and template.channel.provider == Provider.WHATSAPP
         and template.channel.is_active
-        and re.split(r"[-_]", template.language.strip().lower())[0] == language
+        and base_language(template.language) == language
     )
 
 

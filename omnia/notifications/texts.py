@@ -27,115 +27,151 @@ class BuiltIn:
     lines: tuple[Line, ...]
 
 
-def _(text: str) -> Promise:
-    return pgettext_lazy("notification text", text)
-
-
 GREETING: Line = ("{{customer.greeting}}",)  # "Hello, Aigerim!" or "Hello!", translated
 
 BUILT_IN: dict[str, BuiltIn] = {
     Event.ORDER_CONFIRMED: BuiltIn(
-        subject=(_("Order {{order.number}} is confirmed"),),
+        subject=(pgettext_lazy("notification text", "Order {{order.number}} is confirmed"),),
         lines=(
             GREETING,
             (
-                _("Thank you! Your order {{order.number}} is confirmed: {{order.items}}."),
-                _("Thank you! Your order {{order.number}} is confirmed."),
+                pgettext_lazy(
+                    "notification text", "Thank you! Your order {{order.number}} is confirmed: {{order.items}}."
+                ),
+                pgettext_lazy("notification text", "Thank you! Your order {{order.number}} is confirmed."),
             ),
-            (_("Total: {{order.total}}."),),
+            (pgettext_lazy("notification text", "Total: {{order.total}}."),),
             (
-                _("Expected delivery: {{order.delivery_date}}."),
-                _("You can pick it up at {{order.pickup_location}}, {{order.pickup_address}}."),
-                _("You can pick it up at {{order.pickup_location}}."),
+                pgettext_lazy("notification text", "Expected delivery: {{order.delivery_date}}."),
+                pgettext_lazy(
+                    "notification text", "You can pick it up at {{order.pickup_location}}, {{order.pickup_address}}."
+                ),
+                pgettext_lazy("notification text", "You can pick it up at {{order.pickup_location}}."),
             ),
-            (_("We will let you know when it is on its way or ready."),),
+            (pgettext_lazy("notification text", "We will let you know when it is on its way or ready."),),
         ),
     ),
     Event.READY_FOR_PICKUP: BuiltIn(
-        subject=(_("Order {{order.number}} is ready for pick-up"),),
+        subject=(pgettext_lazy("notification text", "Order {{order.number}} is ready for pick-up"),),
         lines=(
             GREETING,
             (
-                _("Your order {{order.number}} is ready and waiting for you at {{order.pickup_location}}."),
-                _("Your order {{order.number}} is ready for pick-up."),
+                pgettext_lazy(
+                    "notification text",
+                    "Your order {{order.number}} is ready and waiting for you at {{order.pickup_location}}.",
+                ),
+                pgettext_lazy("notification text", "Your order {{order.number}} is ready for pick-up."),
             ),
-            (_("Address: {{order.pickup_address}}."),),
-            (_("Opening hours: {{order.opening_hours}}."),),
-            (_("Please give the order number when you come."),),
+            (pgettext_lazy("notification text", "Address: {{order.pickup_address}}."),),
+            (pgettext_lazy("notification text", "Opening hours: {{order.opening_hours}}."),),
+            (pgettext_lazy("notification text", "Please give the order number when you come."),),
         ),
     ),
     Event.SHIPPED: BuiltIn(
-        subject=(_("Order {{order.number}} is on its way"),),
+        subject=(pgettext_lazy("notification text", "Order {{order.number}} is on its way"),),
         lines=(
             GREETING,
             (
-                _("Your order {{order.number}} has been handed to {{parcel.carrier}}."),
-                _("Your order {{order.number}} is on its way."),
+                pgettext_lazy(
+                    "notification text", "Your order {{order.number}} has been handed to {{parcel.carrier}}."
+                ),
+                pgettext_lazy("notification text", "Your order {{order.number}} is on its way."),
             ),
-            (_("Tracking number: {{parcel.tracking_number}}."),),
-            (_("Track it here: {{parcel.tracking_url}}"),),
-            (_("Expected delivery: {{parcel.expected_date}}."), _("Expected delivery: {{order.delivery_date}}.")),
+            (pgettext_lazy("notification text", "Tracking number: {{parcel.tracking_number}}."),),
+            (pgettext_lazy("notification text", "Track it here: {{parcel.tracking_url}}"),),
+            (
+                pgettext_lazy("notification text", "Expected delivery: {{parcel.expected_date}}."),
+                pgettext_lazy("notification text", "Expected delivery: {{order.delivery_date}}."),
+            ),
         ),
     ),
     Event.AT_PICKUP_POINT: BuiltIn(
-        subject=(_("Order {{order.number}} is waiting at the pick-up point"),),
+        subject=(pgettext_lazy("notification text", "Order {{order.number}} is waiting at the pick-up point"),),
         lines=(
             GREETING,
             (
-                _("Your order {{order.number}} has arrived at the pick-up point: {{parcel.pickup_point}}."),
-                _("Your order {{order.number}} has arrived at the pick-up point."),
+                pgettext_lazy(
+                    "notification text",
+                    "Your order {{order.number}} has arrived at the pick-up point: {{parcel.pickup_point}}.",
+                ),
+                pgettext_lazy("notification text", "Your order {{order.number}} has arrived at the pick-up point."),
             ),
-            (_("Tracking number: {{parcel.tracking_number}}."),),
-            (_("Please collect it soon: pick-up points keep parcels for a limited time."),),
+            (pgettext_lazy("notification text", "Tracking number: {{parcel.tracking_number}}."),),
+            (
+                pgettext_lazy(
+                    "notification text", "Please collect it soon: pick-up points keep parcels for a limited time."
+                ),
+            ),
         ),
     ),
     Event.DELIVERED: BuiltIn(
-        subject=(_("Order {{order.number}} has been delivered"),),
+        subject=(pgettext_lazy("notification text", "Order {{order.number}} has been delivered"),),
         lines=(
             GREETING,
-            (_("Your order {{order.number}} has been delivered."),),
-            (_("Thank you for shopping at {{shop.name}}!"), _("Thank you for shopping with us!")),
+            (pgettext_lazy("notification text", "Your order {{order.number}} has been delivered."),),
+            (
+                pgettext_lazy("notification text", "Thank you for shopping at {{shop.name}}!"),
+                pgettext_lazy("notification text", "Thank you for shopping with us!"),
+            ),
         ),
     ),
     Event.DELAYED: BuiltIn(
-        subject=(_("Order {{order.number}} is delayed"),),
-        lines=(
-            GREETING,
-            (_("We are sorry: the delivery of your order {{order.number}} is taking longer than planned."),),
-            (_("It is now expected on {{parcel.expected_date}}."),),
-            (_("Track it here: {{parcel.tracking_url}}"),),
-        ),
-    ),
-    Event.PAYMENT_RECEIVED: BuiltIn(
-        subject=(_("Payment for order {{order.number}} received"),),
+        subject=(pgettext_lazy("notification text", "Order {{order.number}} is delayed"),),
         lines=(
             GREETING,
             (
-                _("We have received your payment of {{payment.amount}} for order {{order.number}}. Thank you!"),
-                _("We have received your payment for order {{order.number}}. Thank you!"),
+                pgettext_lazy(
+                    "notification text",
+                    "We are sorry: the delivery of your order {{order.number}} is taking longer than planned.",
+                ),
+            ),
+            (pgettext_lazy("notification text", "It is now expected on {{parcel.expected_date}}."),),
+            (pgettext_lazy("notification text", "Track it here: {{parcel.tracking_url}}"),),
+        ),
+    ),
+    Event.PAYMENT_RECEIVED: BuiltIn(
+        subject=(pgettext_lazy("notification text", "Payment for order {{order.number}} received"),),
+        lines=(
+            GREETING,
+            (
+                pgettext_lazy(
+                    "notification text",
+                    "We have received your payment of {{payment.amount}} for order {{order.number}}. Thank you!",
+                ),
+                pgettext_lazy(
+                    "notification text", "We have received your payment for order {{order.number}}. Thank you!"
+                ),
             ),
         ),
     ),
     Event.BACK_IN_STOCK: BuiltIn(
-        subject=(_("{{product.name}} is back in stock"),),
+        subject=(pgettext_lazy("notification text", "{{product.name}} is back in stock"),),
         lines=(
             GREETING,
             (
-                _("{{product.name}} ({{variant.name}}) is back in stock at {{location.name}}."),
-                _("{{product.name}} is back in stock at {{location.name}}."),
-                _("{{product.name}} ({{variant.name}}) is back in stock."),
-                _("{{product.name}} is back in stock."),
+                pgettext_lazy(
+                    "notification text", "{{product.name}} ({{variant.name}}) is back in stock at {{location.name}}."
+                ),
+                pgettext_lazy("notification text", "{{product.name}} is back in stock at {{location.name}}."),
+                pgettext_lazy("notification text", "{{product.name}} ({{variant.name}}) is back in stock."),
+                pgettext_lazy("notification text", "{{product.name}} is back in stock."),
             ),
-            (_("Address: {{location.address}}."),),
-            (_("Quantities are limited: we do not hold it for you."),),
+            (pgettext_lazy("notification text", "Address: {{location.address}}."),),
+            (pgettext_lazy("notification text", "Quantities are limited: we do not hold it for you."),),
         ),
     ),
     Event.REPLY_WAITING: BuiltIn(
-        subject=(_("{{shop.name}} replied to you"), _("You have a new reply")),
+        subject=(
+            pgettext_lazy("notification text", "{{shop.name}} replied to you"),
+            pgettext_lazy("notification text", "You have a new reply"),
+        ),
         lines=(
             GREETING,
-            (_("We have replied to your message: “{{reply.preview}}”"), _("We have replied to your message.")),
-            (_("Open the chat on our website to continue."),),
+            (
+                pgettext_lazy("notification text", "We have replied to your message: “{{reply.preview}}”"),
+                pgettext_lazy("notification text", "We have replied to your message."),
+            ),
+            (pgettext_lazy("notification text", "Open the chat on our website to continue."),),
         ),
     ),
 }

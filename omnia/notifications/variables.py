@@ -221,9 +221,11 @@ def value(name: str, context: Mapping[str, Any], language: str) -> str:
 
     Call it inside translation.override(language): statuses and the greeting are translated strings."""
     reader = READERS.get(name)
-    return reader(context, language).strip() if reader else ""
+    # Babel's no-break spaces ("54 970 ₸") would make an SMS UCS-2 by themselves: plain spaces instead.
+    return reader(context, language).translate(_PLAIN_SPACES).strip() if reader else ""
 
 
+_PLAIN_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
 _SPACE_BEFORE_MARK = re.compile(r"[ \t]+([,.!?:;)])")
 _COMMA_BEFORE_END = re.compile(r",+\s*([.!?:;)]|$)", re.MULTILINE)
 _EMPTY_BRACKETS = re.compile(r"[ \t]*\(\s*\)")
