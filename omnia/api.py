@@ -24,7 +24,6 @@ from omnia.fulfillment.api import router as fulfillment_router
 from omnia.fulfillment.api_parcels import router as parcels_router
 from omnia.inventory.api import router as inventory_router
 from omnia.notifications.api_templates import router as notification_templates_router
-from omnia.notifications.api_templates import router as notification_templates_router
 from omnia.orders.api import router as orders_router
 from omnia.webhooks.api import router as webhooks_router
 
@@ -101,7 +100,6 @@ api.add_router("", orders_router)
 api.add_router("", fulfillment_router)
 api.add_router("", parcels_router)
 api.add_router("", webhooks_router)
-api.add_router("", notification_templates_router)
 api.add_router("", notification_templates_router)
 # Connectors (in omnia.channels, a layer above conversations) know each provider's reply window.
 conversations_api.use_reply_window(channels_api.reply_window_for)
