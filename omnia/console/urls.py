@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from omnia.console import views
+from omnia.console import delivery_urls, views
 
 app_name = "console"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("customers/import/", include("omnia.console.import_urls")),
     path("customers/", include("omnia.console.customer_urls")),
     path("orders/", include("omnia.console.order_urls")),
+    path("orders/", include(delivery_urls.order_urlpatterns)),
     path("terminal/", include("omnia.console.terminal_urls")),
     path("stock/", include("omnia.console.stock_urls")),
     path("analytics/", views.analytics, name="analytics"),
@@ -24,4 +25,5 @@ urlpatterns = [
     path("settings/canned/", include("omnia.console.canned_urls")),
     path("settings/channels/", include("omnia.console.channel_urls")),
     path("settings/webhooks/", include("omnia.console.webhook_urls")),
+    path("settings/delivery/", include("omnia.console.delivery_urls")),
 ]

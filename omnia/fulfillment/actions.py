@@ -164,7 +164,7 @@ def _clean_carrier(values: dict[str, Any], carrier: Carrier | None) -> dict[str,
 def _small(value: Any, *, field: str, low: int = 0, high: int = 32767, code: str = "VALIDATION_FAILED") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValidationFailed(f"A whole number from {low} to {high}.", field=field, code=code)
-    return value
+    return int(value)
 
 
 # --- carriers ----------------------------------------------------------------------------------------------

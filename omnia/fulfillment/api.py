@@ -227,8 +227,9 @@ def quote(request: HttpRequest, payload: QuoteIn) -> QuoteOut:
         elif line.sku and line.sku.strip():
             variant = catalog_queries.get_variant_by_sku(line.sku, field=f"lines[{index}].sku")
         else:
-            raise ValidationFailed("Give the line's sku or variant_id.", field=f"lines[{index}].sku",
-                                   code="SKU_REQUIRED")  # fmt: skip
+            raise ValidationFailed(
+                "Give the line's sku or variant_id.", field=f"lines[{index}].sku", code="SKU_REQUIRED"
+            )
         lines.append(quotes.QuoteLine(variant=variant, quantity=line.quantity))
     return QuoteOut.of(quotes.quote(lines, city=payload.city, latitude=payload.latitude, longitude=payload.longitude))
 

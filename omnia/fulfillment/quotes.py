@@ -38,7 +38,7 @@ from omnia.inventory.models import Location
 
 NO_DELIVERY_OPTION = "NO_DELIVERY_OPTION"
 Kind = DeliveryChoice.Kind
-_KIND_ORDER = {Kind.STORE_PICKUP: 0, Kind.PICKUP_POINT: 1, Kind.COURIER: 2}
+_KIND_ORDER: dict[str, int] = {Kind.STORE_PICKUP: 0, Kind.PICKUP_POINT: 1, Kind.COURIER: 2}
 MAX_DAYS_AHEAD = 366  # a carrier with no working day at all still ends the count
 
 

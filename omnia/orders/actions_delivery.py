@@ -64,7 +64,7 @@ def do_set_delivery_price(*, order: Order, price: Decimal, actor: Any) -> Order:
             code="PAID_MORE_THAN_TOTAL",
         )
     Order.objects.filter(pk=locked.pk).update(delivery_price=price, total=total)
-    if locked.customer_id is not None:
+    if locked.customer is not None:
         # The lifetime value counted the old total; a cancellation or return takes the new one off.
         customers_actions.do_record_order_reversal(customer=locked.customer, total=-delta, cancelled=False)
     locked.refresh_from_db()
