@@ -23,6 +23,7 @@ from omnia.customers.stock_api import router as customers_stock_router
 from omnia.fulfillment.api import router as fulfillment_router
 from omnia.fulfillment.api_parcels import router as parcels_router
 from omnia.inventory.api import router as inventory_router
+from omnia.notifications.api import router as notifications_router
 from omnia.notifications.api_templates import router as notification_templates_router
 from omnia.orders.api import router as orders_router
 from omnia.webhooks.api import router as webhooks_router
@@ -101,6 +102,7 @@ api.add_router("", fulfillment_router)
 api.add_router("", parcels_router)
 api.add_router("", webhooks_router)
 api.add_router("", notification_templates_router)
+api.add_router("", notifications_router)  # after the templates: /notifications/templates is not an id
 # Connectors (in omnia.channels, a layer above conversations) know each provider's reply window.
 conversations_api.use_reply_window(channels_api.reply_window_for)
 conversations_api.use_template_lookup(channels_api.template_for)

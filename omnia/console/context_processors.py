@@ -13,6 +13,7 @@ NAVIGATION = [
     (Section.INBOX, _("Inbox"), "console:inbox", "inbox"),
     (Section.CUSTOMERS, _("Customers"), "console:customers", "users"),
     (Section.ORDERS, _("Orders"), "console:orders", "receipt"),
+    (Section.ORDERS, _("Shipments"), "console:shipments", "truck"),
     (Section.ORDERS, _("Store terminal"), "console:terminal", "cart"),
     (Section.STOCK, _("Stock"), "console:stock", "boxes"),
     (Section.ANALYTICS, _("Analytics"), "console:analytics", "chart"),

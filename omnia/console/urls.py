@@ -16,6 +16,7 @@ urlpatterns = [
     path("orders/", include(delivery_urls.order_urlpatterns)),
     path("terminal/", include("omnia.console.terminal_urls")),
     path("stock/", include("omnia.console.stock_urls")),
+    path("shipments/", include("omnia.console.shipment_urls")),
     path("analytics/", views.analytics, name="analytics"),
     path("settings/", views.settings_overview, name="settings"),
     path("settings/users/", views.settings_users, name="settings_users"),

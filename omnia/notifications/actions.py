@@ -226,7 +226,7 @@ def dispatch(notification_id: int) -> Notification | None:
     now = clock.now()
     with transaction.atomic():
         notification = (
-            Notification.objects.select_for_update()
+            Notification.objects.select_for_update(of=("self",))
             .select_related("customer", "order")
             .filter(pk=notification_id)
             .first()
@@ -468,7 +468,8 @@ def do_raise_reply_waiting(*, now: dt.datetime | None = None) -> list[Notificati
 
 
 def check_resend(*, actor: Any, notification: Notification) -> Notification:
-    """Raise the same notification again, deliberately (a new key), due now whatever the quiet hours."""
+    """Raise the same notification again, deliberately (a new key, every channel open again); it
+    waits out the customer's quiet hours like any other."""
     if notification.status in OPEN:
         raise Conflict("This notification is still being sent.", field="notification_id", code="NOTIFICATION_OPEN")
     count = Notification.objects.filter(key__startswith=f"{notification.key}:resend:").count()
@@ -480,10 +481,6 @@ def check_resend(*, actor: Any, notification: Notification) -> Notification:
         purpose=notification.purpose,
         context=notification.context,
     )
-    if again.status == Notification.Status.PENDING and again.due_at > clock.now():
-        Notification.objects.filter(pk=again.pk, status=Notification.Status.PENDING).update(due_at=clock.now())
-        publish_on_commit(NotificationDue(notification_id=again.pk, due_at=clock.now()))
-        again.refresh_from_db()
     do_record_audit(actor=actor, action="notification.resend", target=again, changes={"of": notification.pk})
     return again
 
