@@ -24,6 +24,7 @@ urlpatterns = [
     path("settings/tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke_token"),
     path("settings/audit/", views.settings_audit, name="settings_audit"),
     path("settings/canned/", include("omnia.console.canned_urls")),
+    path("settings/notifications/templates/", include("omnia.console.notification_template_urls")),
     path("settings/channels/", include("omnia.console.channel_urls")),
     path("settings/webhooks/", include("omnia.console.webhook_urls")),
     path("settings/delivery/", include("omnia.console.delivery_urls")),
