@@ -32,6 +32,7 @@ class ShipmentFilters:
     order: str = ""  # order number (exact or prefix)
     tracking: str = ""  # tracking number
     late: bool = False
+    text: str = ""  # an order number (or its start) or a tracking number
 
 
 def list_shipments(filters: ShipmentFilters | None = None) -> QuerySet[Shipment]:
@@ -54,6 +55,9 @@ def list_shipments(filters: ShipmentFilters | None = None) -> QuerySet[Shipment]
         qs = qs.filter(order__number__istartswith=f.order.strip())
     if f.tracking.strip():
         qs = qs.filter(parcel__tracking_number__iexact=f.tracking.strip())
+    if f.text.strip():
+        text = f.text.strip()
+        qs = qs.filter(Q(order__number__istartswith=text) | Q(parcel__tracking_number__iexact=text))
     if f.late:
         qs = qs.filter(late_condition("parcel__"))
     return qs
