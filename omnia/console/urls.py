@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from omnia.console import delivery_urls, views
+from omnia.console import delivery_urls, notification_urls, views
 
 app_name = "console"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("terminal/", include("omnia.console.terminal_urls")),
     path("stock/", include("omnia.console.stock_urls")),
     path("shipments/", include("omnia.console.shipment_urls")),
+    path("notifications/", include(notification_urls.urlpatterns)),
     path("analytics/", views.analytics, name="analytics"),
     path("settings/", views.settings_overview, name="settings"),
     path("settings/users/", views.settings_users, name="settings_users"),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("settings/audit/", views.settings_audit, name="settings_audit"),
     path("settings/canned/", include("omnia.console.canned_urls")),
     path("settings/notifications/templates/", include("omnia.console.notification_template_urls")),
+    path("settings/notifications/", include(notification_urls.settings_urlpatterns)),
     path("settings/channels/", include("omnia.console.channel_urls")),
     path("settings/webhooks/", include("omnia.console.webhook_urls")),
     path("settings/delivery/", include("omnia.console.delivery_urls")),
