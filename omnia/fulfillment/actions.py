@@ -431,7 +431,7 @@ def check_update_zone(*, actor: Any, zone: Zone, **values: Any) -> Zone:
     unknown = set(values) - set(ZONE_FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown field {sorted(unknown)[0]}.", field=sorted(unknown)[0])
-    locked = Zone.objects.select_for_update().select_related("origin").get(pk=zone.pk)
+    locked = Zone.objects.select_for_update(of=("self",)).select_related("origin").get(pk=zone.pk)
     cleaned = _clean_zone(values, locked)
     changes = {key: value for key, value in cleaned.items() if getattr(locked, key) != value}
     if changes:
@@ -561,12 +561,7 @@ def do_get_settings() -> DeliverySettings:
     found = DeliverySettings.objects.order_by("pk").first()
     if found is not None:
         return found
-    with transaction.atomic():
-        DeliverySettings.objects.select_for_update().all().first()  # serialise the first creation where possible
-        found = DeliverySettings.objects.order_by("pk").first()
-        if found is None:
-            found = DeliverySettings.objects.create(currency=default_currency(), updated_at=clock.now())
-    return found
+    return DeliverySettings.objects.create(currency=default_currency(), updated_at=clock.now())
 
 
 @transaction.atomic
@@ -620,7 +615,7 @@ def check_choose_delivery(
     DELIVERY_OPTION_UNAVAILABLE when the key is not among the options now; DELIVERY_LOCKED once the order
     left or was closed."""
     _require(actor, CHOOSING)
-    locked = Order.objects.select_for_update().select_related("location").get(pk=order.pk)
+    locked = Order.objects.select_for_update().get(pk=order.pk)
     actions_delivery.ensure_delivery_open(locked)
     result = quotes.quote_order(locked, now=now)
     option = result.find(str(option_key or "").strip())

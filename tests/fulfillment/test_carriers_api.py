@@ -78,6 +78,16 @@ def test_carrier_zone_and_tariff_round_trip(client: Client, token: str) -> None:
         call(client, "patch", f"/delivery/tariffs/{tariff.json()['id']}", token, data={"price": "1200"}).json()["price"]
         == "1200.00"
     )
+    moved = call(client, "patch", f"/delivery/zones/{zone_id}", token, data={"days_max": 2, "cities": ["Астана"]})
+    assert moved.status_code == 200, moved.content
+    assert (moved.json()["days_max"], moved.json()["cities"]) == (2, ["Астана"])
+    assert_error(
+        call(client, "patch", f"/delivery/zones/{zone_id}", token, data={"days_min": 3}),
+        422,
+        "DAYS_INVALID",
+        "days_max",
+    )
+    assert Zone.objects.get().days_min == 0
     assert call(client, "delete", f"/delivery/zones/{zone_id}", token).status_code == 204
     assert not Tariff.objects.exists()
     assert call(client, "delete", f"/delivery/carriers/{carrier_id}", token).status_code == 204
