@@ -134,3 +134,13 @@ def test_operators_do_not_see_the_rules() -> None:
     client, _ = login(Role.OPERATOR)
 
     assert client.get(reverse("console:settings_notifications")).status_code == 403
+
+
+def test_the_back_office_shows_notifications_read_only(told: Order) -> None:
+    client, _ = login(Role.OWNER)
+    notification = Notification.objects.first()
+    assert notification is not None
+
+    assert client.get("/admin/notifications/notification/").status_code == 200
+    assert client.get(f"/admin/notifications/notification/{notification.pk}/change/").status_code == 200
+    assert client.get("/admin/notifications/notification/add/").status_code == 403
