@@ -185,9 +185,30 @@ def _first_filled(line: Line, context: Mapping[str, Any], language: str) -> str 
     return None
 
 
+# An order handed out in a store raises "delivered" too: it is thanked for being picked up.
+PICKED_UP = BuiltIn(
+    subject=(pgettext_lazy("notification text", "Order {{order.number}} has been picked up"),),
+    lines=(
+        GREETING,
+        (pgettext_lazy("notification text", "You have picked up your order {{order.number}}."),),
+        (
+            pgettext_lazy("notification text", "Thank you for shopping at {{shop.name}}!"),
+            pgettext_lazy("notification text", "Thank you for shopping with us!"),
+        ),
+    ),
+)
+
+
+def built_in_for(event: str, context: Mapping[str, Any]) -> BuiltIn:
+    """The built-in text for `event` (for "delivered", the picked-up one when the order was handed out)."""
+    if event == Event.DELIVERED and (context.get("order") or {}).get("status") == "picked_up":
+        return PICKED_UP
+    return BUILT_IN[event]
+
+
 def render_built_in(event: str, context: Mapping[str, Any], language: str) -> tuple[str, str]:
     """(text, subject) of the built-in text for `event`, filled in; call it inside translation.override."""
-    built_in = BUILT_IN[event]
+    built_in = built_in_for(event, context)
     lines = [_first_filled(line, context, language) for line in built_in.lines]
     body = "\n".join(variables.render(line, context, language) for line in lines if line is not None)
     subject = _first_filled(built_in.subject, context, language) or str(built_in.subject[-1])

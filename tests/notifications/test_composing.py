@@ -384,3 +384,13 @@ def test_the_preview_without_a_body_shows_what_is_in_effect() -> None:
     custom = composing.preview(Event.DELIVERED, "", "kk")
     assert not custom.is_built_in
     assert custom.text == "Тапсырыс 1042 жеткізілді"
+
+
+def test_an_order_picked_up_in_the_store_is_thanked_for_being_picked_up(store: Location) -> None:
+    who = customer()
+    order = place(store, who)
+    order.status = Order.Status.PICKED_UP
+    context = composing.build_context(Event.DELIVERED, customer=who, order=order)
+    ru = composing.compose(event=Event.DELIVERED, channel_kind="sms", language="ru", context=context)
+    assert ru.subject == f"Заказ {order.number} получен"
+    assert ru.text.splitlines()[1] == f"Вы получили заказ {order.number}."
