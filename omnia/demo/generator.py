@@ -70,7 +70,7 @@ from omnia.customers.models import (
     Tag,
     TimelineEntry,
 )
-from omnia.demo import data, delivery
+from omnia.demo import data, delivery, parcels
 from omnia.inventory import actions as inventory_actions
 from omnia.inventory.models import Feed, Location, Reservation, StockLevel, StockMove
 from omnia.orders import actions_shipments
@@ -183,6 +183,7 @@ def load_demo(*, size: str, seed: int) -> None:
     actions_shipments.do_create_missing_shipments()  # each order's parts, per sourcing location
     _stock_in_motion(plan, seed=seed)
     delivery.load_delivery()  # carriers, zones and tariffs: the orders' delivery options
+    parcels.load_parcels()  # the latest shipped and delivered parts handed to the carriers, with tracking
     if connection.vendor == "postgresql":
         # The tables went from empty to full in one transaction, before autovacuum could look: without
         # statistics the planner takes them for a few rows each (nested loops over the whole history).

@@ -323,3 +323,38 @@ def test_the_periodic_task_reports_late_parcels(shop: Shop) -> None:
         assert tasks.report_delayed_parcels.call() == 1
         assert tasks.report_delayed_parcels.call() == 0
     assert ParcelEvent.objects.count() == 1  # the created event only: being late is no parcel move
+
+
+def test_the_demo_gives_shipped_and_delivered_orders_parcels_with_tracking_one_late(shop: Shop) -> None:
+    from omnia.demo import parcels as demo_parcels
+    from omnia.orders.actions_shipments import check_move_shipment
+
+    assert demo_parcels.load_parcels() == 0  # no carriers: no parcels
+    make_carrier("cdek", kind=Carrier.Kind.CDEK, tracking="cdek")
+    make_carrier("kazpost", kind=Carrier.Kind.KAZPOST)
+    orders = [shop.order() for _ in range(4)]
+    for order, last in zip(orders, ["shipped", "shipped", "delivered", None], strict=True):
+        for to in ("picking", "shipped", "delivered"):
+            if last is None:
+                break
+            check_move_shipment(actor=None, shipment=shop.shipment(order), to=to)
+            if to == last:
+                break
+
+    with time_machine.travel(NOW, tick=False):
+        written = demo_parcels.load_parcels()
+        again = demo_parcels.load_parcels()
+        late = actions_parcels.do_report_delayed()
+
+    assert (written, again) == (3, 0)
+    parcels = {p.shipment.order_id: p for p in Parcel.objects.select_related("shipment")}
+    assert set(parcels) == {orders[0].pk, orders[1].pk, orders[2].pk}
+    assert parcels[orders[2].pk].status == "delivered"
+    assert {parcels[o.pk].status for o in orders[:2]} <= {"in_transit", "at_pickup_point"}
+    assert all(p.tracking_number for p in parcels.values())
+    assert len(late) == 1
+    for parcel in parcels.values():
+        statuses = list(parcel.events.values_list("status", flat=True))
+        assert statuses[0] == "created"
+        assert statuses[-1] == parcel.status
+        assert all(e.at <= NOW for e in parcel.events.all())
