@@ -168,6 +168,8 @@ class _Choice:
 def _why_not(notification: Notification, kind: str, *, handles: dict[str, str], now: dt.datetime) -> _Choice | str:
     """The way to send through `kind` now, or why it cannot be used."""
     customer = notification.customer
+    if kind not in queries.CHAIN_KINDS:
+        return "not a channel messages go through"  # a preference for phone calls, say
     handle = queries.handle_for(kind, handles)
     channel, thread = queries.channel_for(customer, kind)
     if not handle and not thread:
@@ -179,9 +181,13 @@ def _why_not(notification: Notification, kind: str, *, handles: dict[str, str], 
     capabilities = _capabilities(kind)
     if capabilities is None:
         return "sending is not available"
-    composed = composing.compose(
-        event=notification.event, channel_kind=kind, language=notification.language, context=notification.context
-    )
+    try:
+        composed = composing.compose(
+            event=notification.event, channel_kind=kind, language=notification.language, context=notification.context
+        )
+    except Exception:  # one broken text must not keep the other channels from being tried
+        logger.exception("notification %s: could not write its text for %s", notification.pk, kind)
+        return "the text could not be written"
     template: dict[str, Any] | None = None
     text = composed.text
     if capabilities.reply_window is not None and not queries.window_open(

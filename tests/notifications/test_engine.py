@@ -357,3 +357,18 @@ def test_a_long_text_is_cut_at_a_word_for_sms() -> None:
 
     assert len(cut) <= 1600
     assert cut.endswith("слово…")
+
+
+def test_a_preference_for_calls_passes_to_the_chain_and_says_why(
+    telegram: Channel, fake_telegram: FakeTelegram, django_capture_on_commit_callbacks: Capture
+) -> None:
+    customer = make_customer(preferred="phone")
+    with django_capture_on_commit_callbacks(execute=True):
+        notification = actions.do_raise(Event.SHIPPED, customer=customer, key="call", context={})
+    settle(django_capture_on_commit_callbacks)
+
+    notification.refresh_from_db()
+    assert (notification.status, notification.channel) == (Notification.Status.SENT, "telegram")
+    assert "phone: not a channel messages go through" in notification.reason
+    assert "whatsapp: no active channel" in notification.reason  # first in the shop's chain
+    assert len(fake_telegram.sent()) == 1
