@@ -372,3 +372,38 @@ def test_a_preference_for_calls_passes_to_the_chain_and_says_why(
     assert "phone: not a channel messages go through" in notification.reason
     assert "whatsapp: no active channel" in notification.reason  # first in the shop's chain
     assert len(fake_telegram.sent()) == 1
+
+
+def test_a_fallback_that_falls_in_quiet_hours_waits_for_the_morning(
+    customer: Customer,
+    telegram: Channel,
+    sms: Channel,
+    fake_telegram: FakeTelegram,
+    fake_twilio: FakeTwilio,
+    time_machine: Any,
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    sms_first(customer)
+    time_machine.move_to(dt.datetime(2026, 11, 26, 20, 45, tzinfo=ALMATY), tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        notification = actions.do_raise(Event.DELAYED, customer=customer, key="evening", context={})
+    settle(django_capture_on_commit_callbacks)
+    assert len(fake_twilio.requests) == 1
+
+    time_machine.move_to(dt.datetime(2026, 11, 26, 21, 20, tzinfo=ALMATY), tick=False)  # not delivered: fall back
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.time_out_attempts.call()
+        tasks.send_due.call()
+    settle(django_capture_on_commit_callbacks)
+    notification.refresh_from_db()
+    assert fake_telegram.sent() == []
+    assert notification.status == Notification.Status.PENDING
+    assert notification.due_at == dt.datetime(2026, 11, 27, 9, 0, tzinfo=ALMATY)
+
+    time_machine.move_to(dt.datetime(2026, 11, 27, 9, 0, tzinfo=ALMATY), tick=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.send_due.call()
+    settle(django_capture_on_commit_callbacks)
+    notification.refresh_from_db()
+    assert len(fake_telegram.sent()) == 1
+    assert (notification.status, notification.channel) == (Notification.Status.SENT, "telegram")
