@@ -104,7 +104,7 @@ def _context(shipment: Shipment, **forms_given: Any) -> dict[str, Any]:
         "parcel_form": forms_given.get("parcel_form") or forms.ParcelForm(),
         "tracking_form": forms_given.get("tracking_form") or forms.TrackingForm(initial=tracking_initial),
         "move_form": forms_given.get("move_form") or forms.MoveForm(),
-        "topics": f"orders:order:{order.pk}",
+        "topics": "orders",
     }
 
 
