@@ -241,9 +241,14 @@ def tidy(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
+_LABEL_LEFT = re.compile(r"^[^\w]*$|:\W*$")  # nothing but marks, or a label whose value is gone ("Адрес:")
+
+
 def render(text: str, context: Mapping[str, Any], language: str, *, event: str | None = None) -> str:
     """`text` with its variables filled in (an allowed variable without a value becomes empty and the text
-    is tidied around it). With `event`, a variable it does not allow is left as written."""
+    is tidied around it: "Hello, !" → "Hello!"; a line whose every variable is empty is left out when
+    nothing but a label remains, "Tracking number: ."). With `event`, a variable it does not allow is
+    left as written."""
     known = set(allowed(event)) if event else set(READERS)
 
     def fill(match: re.Match[str]) -> str:
@@ -252,7 +257,14 @@ def render(text: str, context: Mapping[str, Any], language: str, *, event: str |
             return match.group(0)
         return value(name.group(1), context, language)
 
-    return tidy(VARIABLE.sub(fill, text))
+    lines = []
+    for line in text.splitlines() or [""]:
+        filled = tidy(VARIABLE.sub(fill, line))
+        used = [n for n in names_in(line) if n in known]
+        if used and not any(value(n, context, language) for n in used) and _LABEL_LEFT.search(filled):
+            continue
+        lines.append(filled)
+    return tidy("\n".join(lines))
 
 
 def empty_variables(text: str, context: Mapping[str, Any], language: str) -> list[str]:

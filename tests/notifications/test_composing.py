@@ -394,3 +394,18 @@ def test_an_order_picked_up_in_the_store_is_thanked_for_being_picked_up(store: L
     ru = composing.compose(event=Event.DELIVERED, channel_kind="sms", language="ru", context=context)
     assert ru.subject == f"Заказ {order.number} получен"
     assert ru.text.splitlines()[1] == f"Вы получили заказ {order.number}."
+
+
+def test_a_shop_line_left_with_only_its_label_is_dropped() -> None:
+    Template.objects.create(
+        event=Event.SHIPPED,
+        language="ru",
+        body=(
+            "{{customer.greeting}}\nТрек-номер: {{parcel.tracking_number}}.\nСсылка: {{parcel.tracking_url}}\n"
+            "Ждите, {{customer.first_name}}!"
+        ),
+        updated_at=clock.now(),
+    )
+    context = {"customer": {"first_name": "", "last_name": ""}, "order": {"number": "7"}, "parcel": {}}
+    composed = composing.compose(event=Event.SHIPPED, channel_kind="sms", language="ru", context=context)
+    assert composed.text == "Здравствуйте!\nЖдите!"
