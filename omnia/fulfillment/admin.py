@@ -14,8 +14,8 @@ class TariffInline(admin.TabularInline):
     model = Tariff
     extra = 0
     can_delete = False
-    fields = ["max_weight_grams", "min_order_value", "price", "currency"]
-    readonly_fields = fields
+    fields = ("max_weight_grams", "min_order_value", "price", "currency")
+    readonly_fields = ("max_weight_grams", "min_order_value", "price", "currency")
 
 
 @admin.register(Carrier)
