@@ -31,6 +31,7 @@ from omnia.core.config import SUPPORTED_LANGUAGES
 from omnia.core.errors import DomainError
 from omnia.core.permissions import Section
 from omnia.notifications import actions_templates, composing, queries_templates, variables
+from omnia.notifications import queries as notifications_queries
 from omnia.notifications.models import Event
 from omnia.notifications.queries_templates import Key
 
@@ -162,8 +163,10 @@ def _channels(key: Key, edited: set[str]) -> list[dict[str, Any]]:
 @section_required(Section.SETTINGS)
 def template_grid(request: HttpRequest) -> HttpResponse:
     providers = dict(Provider.choices)
+    switched_off = set(notifications_queries.get_settings().disabled_events or [])
     rows = queries_templates.grid()
     for row in rows:
+        row["switched_off"] = row["event"] in switched_off
         for cell in row["cells"]:
             cell["label"] = LANGUAGES[cell["language"]]
             cell["any_edited"] = any(t.channel == "" for t in cell["templates"])

@@ -15,7 +15,7 @@ from omnia.accounts.models import User
 from omnia.channels.models import MessageTemplate
 from omnia.core import clock
 from omnia.core.permissions import Role
-from omnia.notifications.models import Template
+from omnia.notifications.models import Settings, Template
 from tests.channels.meta.support import make_channel
 from tests.factories import make_user
 
@@ -60,6 +60,13 @@ def test_the_grid_marks_built_in_and_edited_texts(manager: Client) -> None:
     assert "SMS" in cells["ru"]
     assert "edited" in cells["kk"]
     assert "built-in" in cells["en"]
+
+
+def test_an_event_switched_off_in_the_rules_is_marked(manager: Client) -> None:
+    Settings.objects.create(disabled_events=["back_in_stock"], updated_at=clock.now())
+    shown = page(manager.get(reverse("console:settings_notification_templates")))
+    assert shown.count('data-testid="nt-switched-off"') == 1
+    assert 'data-testid="nt-switched-off"' in shown.split('data-event="back_in_stock"')[1].split("</tr>")[0]
 
 
 def test_the_editor_starts_from_the_built_in_text_in_its_language(manager: Client) -> None:
