@@ -14,7 +14,8 @@ units leave the shelf once and the order follows its shipments):
 - handed_over, in_transit, at_pickup_point, failed → the shipment is shipped (through picking first if
   it was still pending);
 - delivered → the shipment is delivered (shipped first if it was not yet);
-- failed also publishes ParcelDelayed with the carrier's or the operator's reason;
+- failed also publishes ParcelDelayed with the carrier's or the operator's reason (a parcel the carrier
+  refused before taking it, CDEK's INVALID, fails without its shipment moving);
 - returned leaves the shipment as it is (shipped or delivered) and is only recorded here: the units come
   back when the operator takes the return through the orders return flow (orders.actions_returns), which
   restocks them at the location that receives them and refunds what is due.
@@ -314,7 +315,10 @@ def check_update_parcel(
 
 
 def _shipment_follows(*, actor: Any, parcel: Parcel, to: str, strict: bool) -> None:
-    """Take the order's shipment as far as the parcel has come (see the module's docstring)."""
+    """Take the order's shipment as far as the parcel has come (see the module's docstring). A parcel that
+    fails before it was handed over (the carrier refused the order) never left: its shipment stays."""
+    if to == P.FAILED and parcel.status == P.CREATED:
+        return
     if to in ON_ITS_WAY:
         target = SS.SHIPPED
     elif to == P.DELIVERED:

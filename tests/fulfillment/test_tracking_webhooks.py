@@ -403,3 +403,17 @@ def test_the_same_event_delivered_four_times_at_once_is_applied_once(frozen: Any
     parcel.refresh_from_db()
     assert parcel.status == "delivered"
     assert shop.level(shop.garland) == (18, 0)  # the units left the shelf once
+
+
+def test_a_cdek_order_refused_before_it_was_taken_fails_without_leaving_the_shelf(
+    client: Client, shop: Shop, cdek: Carrier, frozen: Any
+) -> None:
+    parcel = parcel_for(shop, cdek, "1106207238")
+
+    answer = post_cdek(client, cdek, cdek_payload("1106207238", "INVALID", "2026-11-20T15:00:00+0500"))
+
+    assert answer.json()["applied"] == 1
+    parcel.refresh_from_db()
+    assert parcel.status == "failed"
+    assert Shipment.objects.get(pk=parcel.shipment_id).status == "pending"
+    assert shop.level(shop.garland) == (20, 2)  # still reserved, on the shelf
