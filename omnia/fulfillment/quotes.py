@@ -206,7 +206,7 @@ def _norm(city: str) -> str:
 
 @dataclass(frozen=True)
 class _LineReady:
-    """When one line's units can leave: None now (from a location that ships), else a date."""
+    """When one line's units can leave: None now (from a location that ships to the city), else a date."""
 
     ship: dt.date | None
     missing: bool = False  # out of stock everywhere with no arrival due
@@ -216,15 +216,15 @@ def _line_ready_to_ship(
     line: QuoteLine, rows: list[availability.LocationStock], today: dt.date, transfer: dt.timedelta
 ) -> _LineReady:
     if line.location_id is not None:  # an order's line: its units are reserved there
-        place = next((row.location for row in rows if row.location.pk == line.location_id), None)
-        if place is not None and place.ships:
+        there = next((row for row in rows if row.location.pk == line.location_id), None)
+        if there is not None and there.ships:
             return _LineReady(None)
         return _LineReady(today + transfer)
-    if any(row.location.ships and row.available >= line.quantity for row in rows):
+    if any(row.ships and row.available >= line.quantity for row in rows):
         return _LineReady(None)
     if any(row.available >= line.quantity for row in rows) or sum(max(r.available, 0) for r in rows) >= line.quantity:
         return _LineReady(today + transfer)
-    due = _arrival(line, rows, lambda row: row.location.ships, today, transfer)
+    due = _arrival(line, rows, lambda row: row.ships, today, transfer)
     return _LineReady(due) if due is not None else _LineReady(None, missing=True)
 
 
@@ -317,7 +317,8 @@ def quote(
 
     today = timezone.localtime(now).date()
     transfer = dt.timedelta(days=config.transfer_days)
-    stock = availability.availability([line.variant.pk for line in lines])
+    # `ships`: the location ships orders to this city (its ships_to); pick-up: a store in this city.
+    stock = availability.availability([line.variant.pk for line in lines], city=shown_city)
     ready_lines = [_line_ready_to_ship(line, stock.get(line.variant.pk, []), today, transfer) for line in lines]
     missing = next((line for line, ready in zip(lines, ready_lines, strict=True) if ready.missing), None)
     if missing is not None:
@@ -337,15 +338,12 @@ def quote(
             continue
         carrier = zone.carrier
         tariff = pick_tariff(list(zone.tariffs.all()), weight, value)
+        priced = tariff is not None or (zone.free_from is not None and value >= zone.free_from)
         leave = leaves_on(carrier, ship_ready, now)
         holidays = _holidays(carrier)
         earliest = add_working_days(carrier, leave, zone.days_min, holidays)
         latest = add_working_days(carrier, leave, zone.days_max, holidays)
-        if (
-            zone.door_delivery
-            and carrier.pk not in seen_carriers
-            and (tariff is not None or config.flat_price is not None)
-        ):
+        if zone.door_delivery and carrier.pk not in seen_carriers and (priced or config.flat_price is not None):
             seen_carriers.add(carrier.pk)  # one door delivery per carrier: its first zone that serves the city
             price, free = _door_price(zone, tariff, value, config)
             options.append(
@@ -363,7 +361,7 @@ def quote(
                     free=free,
                 )
             )
-        if tariff is None and not (zone.free_from is not None and value >= zone.free_from):
+        if not priced:
             continue  # too heavy (or too cheap) for this zone's tariffs: no pick-up point either
         for spot in zone.pickup_points or []:
             spot_city = _norm(spot.get("city", ""))
