@@ -160,6 +160,15 @@ def test_out_of_stock_with_an_arrival_leaves_when_it_arrives(warehouse: Location
     option = options([QuoteLine(awaited, 1)])[0]
     assert (option.ready_on, option.estimated_from, option.estimated_to) == (day(6), day(7), day(8))
 
+    # Awaited at a store that does not ship: it travels on to the warehouse first; picked up there, on the day.
+    actions.check_update_settings(actor=None, transfer_days=2)
+    shop = make_location(city="Алматы", code="shop", ships=False, offers_pickup=True)
+    at_shop = stocked(shop, 0)
+    inventory_actions.check_create_supply(actor=None, location=shop, expected_on=day(3), lines=[Line(at_shop, 5)])
+    by_kind = {o.kind: o for o in options([QuoteLine(at_shop, 1)])}
+    assert by_kind["courier"].ready_on == day(5)
+    assert by_kind["store_pickup"].ready_on == day(3)
+
 
 def test_no_option_says_why(warehouse: Location) -> None:
     tariff(zone(carrier("own")), "1000")
