@@ -85,7 +85,9 @@ class ParcelForm(DomainErrorsMixin, forms.Form):
         max_value=1_000_000,
         help_text=_("Leave empty to add up the items' weights."),
     )
-    estimated_on = forms.DateField(label=_("Expected"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    estimated_on = forms.DateField(
+        label=_("Expected"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -94,7 +96,9 @@ class ParcelForm(DomainErrorsMixin, forms.Form):
 
 class TrackingForm(DomainErrorsMixin, forms.Form):
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=64, required=False)
-    estimated_on = forms.DateField(label=_("Expected"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    estimated_on = forms.DateField(
+        label=_("Expected"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     weight_grams = forms.IntegerField(label=_("Weight, g"), required=False, min_value=1, max_value=1_000_000)
 
 

@@ -52,12 +52,13 @@ def _path(carrier: Carrier, delivered: bool, index: int) -> list[str]:
     return path
 
 
+# As a carrier's tracking page words them (stored texts, in the carrier's language).
 DESCRIPTIONS: dict[str, str] = {
-    P.CREATED: "parcel created",
-    P.HANDED_OVER: "taken in at the sender's warehouse",
-    P.IN_TRANSIT: "on its way to the recipient's city",
-    P.AT_PICKUP_POINT: "waiting at the pick-up point",
-    P.DELIVERED: "handed to the recipient",
+    P.CREATED: "",
+    P.HANDED_OVER: "Принят на складе отправителя",
+    P.IN_TRANSIT: "Отправлен в город получателя",
+    P.AT_PICKUP_POINT: "Поступил в пункт выдачи",
+    P.DELIVERED: "Вручён получателю",
 }
 
 

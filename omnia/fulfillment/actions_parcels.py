@@ -246,7 +246,7 @@ def check_create_parcel(
     ParcelEvent.objects.create(
         parcel=parcel,
         status=P.CREATED,
-        description=f"parcel created for {carrier.name}"[:300],
+        description=carrier.name[:300],
         at=now,
         received_at=now,
         source=ParcelEvent.Source.OPERATOR if actor is not None else ParcelEvent.Source.SYSTEM,
