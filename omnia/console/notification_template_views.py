@@ -185,7 +185,7 @@ def template_grid(request: HttpRequest) -> HttpResponse:
 def _initial(effective: queries_templates.Effective) -> dict[str, Any]:
     approved = effective.whatsapp_template
     return {
-        "subject": effective.subject if effective.is_custom else "",
+        "subject": effective.subject if effective.source != "built_in" else "",
         "body": effective.body,
         "whatsapp_template": approved.pk if approved else None,
         "is_active": effective.is_active,
@@ -196,12 +196,8 @@ def _initial(effective: queries_templates.Effective) -> dict[str, Any]:
 def template_edit(request: HttpRequest, event: str, language: str) -> HttpResponse:
     key = _key(event, language, request.GET.get("channel", ""))
     effective = queries_templates.effective(key.event, key.channel, key.language)
-    starts_from = effective
-    if key.channel and not effective.is_custom:  # what this channel gets now: the every-channel text, if any
-        every = queries_templates.effective(key.event, "", key.language)
-        starts_from = every if every.is_custom else effective
-    form = NotificationTemplateForm(request.POST or None, key=key, initial=_initial(starts_from))
-    values = _values(request) if request.method == "POST" else starts_from.whatsapp_values
+    form = NotificationTemplateForm(request.POST or None, key=key, initial=_initial(effective))
+    values = _values(request) if request.method == "POST" else effective.whatsapp_values
     status = 200
     if request.method == "POST":
         status = 422
@@ -248,7 +244,7 @@ def template_edit(request: HttpRequest, event: str, language: str) -> HttpRespon
             ],
             "channels": _channels(key, edited),
             "effective": effective,
-            "uses_every_channel": starts_from is not effective,
+            "uses_every_channel": effective.source == "every_channel",
             "form": form,
             "chips": _chips(key.event),
             "approved": approved,

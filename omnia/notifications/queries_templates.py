@@ -70,7 +70,8 @@ def get_template(event: str, channel: str, language: str) -> Template:
 
 @dataclass(frozen=True)
 class Effective:
-    """The text for one (event, channel, language): the shop's (`template` set) or the built-in one."""
+    """The text for one (event, channel, language): the shop's own for it (`template`), else — for one
+    channel — the shop's text for every channel (`inherited`), else the built-in one."""
 
     event: str
     channel: str
@@ -78,23 +79,36 @@ class Effective:
     subject: str
     body: str
     template: Template | None = None
+    inherited: Template | None = None
     variables: tuple[str, ...] = field(default=())
 
     @property
     def is_custom(self) -> bool:
+        """The shop wrote a text for exactly this key (DELETE removes it)."""
         return self.template is not None
 
     @property
+    def source(self) -> str:
+        """Where the text in effect comes from: 'shop', 'every_channel' or 'built_in'."""
+        if self.template is not None:
+            return "shop"
+        return "every_channel" if self.inherited is not None else "built_in"
+
+    @property
+    def _used(self) -> Template | None:
+        return self.template or self.inherited
+
+    @property
     def whatsapp_template(self) -> MessageTemplate | None:
-        return self.template.whatsapp_template if self.template else None
+        return self._used.whatsapp_template if self._used else None
 
     @property
     def whatsapp_values(self) -> list[str]:
-        return list(self.template.whatsapp_values or []) if self.template else []
+        return list(self._used.whatsapp_values or []) if self._used else []
 
     @property
     def is_active(self) -> bool:
-        return self.template.is_active if self.template else True
+        return self._used.is_active if self._used else True
 
     @property
     def updated_at(self) -> dt.datetime | None:
@@ -107,9 +121,10 @@ def built_in_source(event: str, language: str) -> tuple[str, str]:
         return texts.source_of(event)
 
 
-def _effective(key: Key, template: Template | None) -> Effective:
-    if template is not None:
-        body, subject = template.body, template.subject
+def _effective(key: Key, template: Template | None, inherited: Template | None = None) -> Effective:
+    used = template or inherited
+    if used is not None:
+        body, subject = used.body, used.subject
     else:
         body, subject = built_in_source(key.event, key.language)
     return Effective(
@@ -119,14 +134,20 @@ def _effective(key: Key, template: Template | None) -> Effective:
         subject=subject,
         body=body,
         template=template,
+        inherited=inherited if template is None else None,
         variables=variables.allowed(key.event),
     )
 
 
 def effective(event: str, channel: str, language: str) -> Effective:
-    """What the shop has written for exactly this key, else the built-in text (as a template)."""
+    """The text in effect for this key: the shop's for it, else (for one channel) its text for every
+    channel, else the built-in text (as a template, with its variables)."""
     key = clean_key(event, channel, language)
-    return _effective(key, find_template(key))
+    template = find_template(key)
+    inherited = None
+    if template is None and key.channel:
+        inherited = find_template(Key(key.event, "", key.language))
+    return _effective(key, template, inherited)
 
 
 def effective_list(*, event: str = "", language: str = "") -> list[Effective]:

@@ -16,7 +16,11 @@ class TemplateOut(Schema):
     event_label: str
     channel: str = Field(description='A channel kind (sms, whatsapp, email…), or "" for every channel')
     language: str = Field(description="ru, kk or en")
-    is_custom: bool = Field(description="The shop's own text; false: the built-in text, shown as a template")
+    is_custom: bool = Field(description="The shop wrote a text for exactly this event, channel and language")
+    source: str = Field(
+        description="Where the text in effect comes from: shop (this key's own), every_channel (the shop's text "
+        "for every channel, used by a channel without its own) or built_in"
+    )
     subject: str = Field(description="E-mail subject")
     body: str = Field(description="With {{variables}} from the event's allow-list")
     whatsapp_template_id: int | None = Field(description="The approved WhatsApp template used outside the 24 h window")
@@ -35,6 +39,7 @@ class TemplateOut(Schema):
             channel=e.channel,
             language=e.language,
             is_custom=e.is_custom,
+            source=e.source,
             subject=e.subject,
             body=e.body,
             whatsapp_template_id=approved.pk if approved else None,

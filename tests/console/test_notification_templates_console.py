@@ -179,3 +179,13 @@ def test_operators_do_not_get_the_editor() -> None:
     client = login(make_user(Role.OPERATOR))
     assert client.get(reverse("console:settings_notification_templates")).status_code == 403
     assert client.post(edit_url("shipped", "ru"), {"body": "x"}).status_code == 403
+
+
+def test_a_channel_without_its_own_text_starts_from_the_every_channel_one(manager: Client) -> None:
+    Template.objects.create(
+        event="shipped", channel="", language="ru", body="Для всех: {{order.number}}", updated_at=clock.now()
+    )
+    shown = page(manager.get(edit_url("shipped", "ru", "sms")))
+    assert "Для всех: {{order.number}}" in shown
+    assert "This channel gets the text written for every channel" in shown
+    assert 'data-testid="nt-reset"' not in shown  # nothing of its own to reset

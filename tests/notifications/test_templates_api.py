@@ -45,6 +45,17 @@ def test_the_list_shows_every_event_and_language_built_in_until_the_shop_writes_
     assert [(t["channel"], t["is_custom"]) for t in kk] == [("", False), ("sms", True)]
     one = call(client, "get", "/notifications/templates/ready_for_pickup/kk?channel=sms", token).json()
     assert one["body"] == "{{order.number}} дайын, {{order.pickup_location}}"
+    assert one["source"] == "shop"
+
+
+def test_a_channel_without_its_own_text_shows_the_every_channel_one_in_effect(client: Client) -> None:
+    token = make_token(role=Role.MANAGER)
+    call(client, "put", "/notifications/templates/shipped/ru", token, data={"body": "В пути: {{order.number}}"})
+    sms = call(client, "get", "/notifications/templates/shipped/ru?channel=sms", token).json()
+    assert (sms["source"], sms["is_custom"], sms["body"]) == ("every_channel", False, "В пути: {{order.number}}")
+    assert call(client, "delete", "/notifications/templates/shipped/ru?channel=sms", token).status_code == 404
+    english = call(client, "get", "/notifications/templates/shipped/en?channel=sms", token).json()
+    assert english["source"] == "built_in"
 
 
 def test_an_unknown_variable_is_answered_422_with_its_name(client: Client) -> None:
