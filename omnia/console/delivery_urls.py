@@ -9,6 +9,7 @@ urlpatterns = [
     path("carriers/<int:carrier_id>/", views.carrier_detail, name="settings_delivery_carrier"),
     path("carriers/<int:carrier_id>/edit/", views.carrier_edit, name="settings_delivery_carrier_edit"),
     path("carriers/<int:carrier_id>/delete/", views.carrier_delete, name="settings_delivery_carrier_delete"),
+    path("carriers/<int:carrier_id>/secret/", views.carrier_rotate_secret, name="settings_delivery_carrier_secret"),
     path("carriers/<int:carrier_id>/zones/new/", views.zone_new, name="settings_delivery_zone_new"),
     path("zones/<int:zone_id>/edit/", views.zone_edit, name="settings_delivery_zone_edit"),
     path("zones/<int:zone_id>/delete/", views.zone_delete, name="settings_delivery_zone_delete"),

@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,6 +29,8 @@ from omnia.orders import actions_delivery
 from omnia.orders import queries as orders_queries
 from omnia.orders.models import Order
 from omnia.orders.queries import OrderNotFound
+
+_NEW_SECRET = "carrier-secret-{}"  # noqa: S105 - a session key: a carrier's new signing secret, shown once
 
 
 def _tabs(request: HttpRequest) -> dict[str, Any]:
@@ -114,6 +117,7 @@ def carrier_new(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 form.add_domain_error(exc)
             else:
+                request.session[_NEW_SECRET.format(created.carrier.pk)] = created.secret
                 messages.success(request, gettext("Carrier %(name)s is added.") % {"name": created.carrier.name})
                 return redirect("console:settings_delivery_carrier", carrier_id=created.carrier.pk)
         return _form_page(
@@ -146,6 +150,8 @@ def _carrier_page(
     given = tariff_forms or {}
     context = {
         "carrier": carrier,
+        "webhook_url": request.build_absolute_uri(reverse("carrier_webhook", args=[carrier.webhook_key])),
+        "new_secret": request.session.pop(_NEW_SECRET.format(carrier.pk), None),
         "zones": [{"zone": zone, "tariff_form": given.get(zone.pk) or forms.TariffForm()} for zone in zones],
         "weekdays": dict(forms.WEEKDAYS),
         **_tabs(request),
@@ -184,6 +190,20 @@ def carrier_delete(request: HttpRequest, carrier_id: int) -> HttpResponse:
         return redirect("console:settings_delivery_carrier", carrier_id=carrier.pk)
     messages.success(request, gettext("Carrier %(name)s is deleted.") % {"name": carrier.name})
     return redirect("console:settings_delivery")
+
+
+@require_POST
+@section_required(Section.SETTINGS)
+def carrier_rotate_secret(request: HttpRequest, carrier_id: int) -> HttpResponse:
+    carrier = _carrier(carrier_id)
+    try:
+        secret = actions.do_rotate_carrier_secret(actor=request.user, carrier=carrier)
+    except DomainError as exc:
+        messages.error(request, forms.error_message(exc))
+    else:
+        request.session[_NEW_SECRET.format(carrier.pk)] = secret
+        messages.success(request, gettext("A new signing secret is made: the old one no longer works."))
+    return redirect("console:settings_delivery_carrier", carrier_id=carrier.pk)
 
 
 @section_required(Section.SETTINGS)

@@ -36,6 +36,7 @@ from omnia.fulfillment.schemas import (
     OrderDeliveryOut,
     QuoteIn,
     QuoteOut,
+    SecretOut,
     SettingsIn,
     SettingsOut,
     TariffIn,
@@ -97,6 +98,17 @@ def delete_carrier(request: HttpRequest, carrier_id: int) -> Status[None]:
     authorize(actor_of(request), Section.SETTINGS, write=True)
     actions.do_delete_carrier(actor=actor_of(request), carrier=queries.get_carrier(carrier_id))
     return Status(204, None)
+
+
+@router.post(
+    "/delivery/carriers/{carrier_id}/secret",
+    response=SecretOut,
+    summary="A new signing secret for the carrier's tracking webhook (answered once; the old one stops working)",
+)
+def rotate_carrier_secret(request: HttpRequest, carrier_id: int) -> SecretOut:
+    authorize(actor_of(request), Section.SETTINGS, write=True)
+    secret = actions.do_rotate_carrier_secret(actor=actor_of(request), carrier=queries.get_carrier(carrier_id))
+    return SecretOut(secret=secret)
 
 
 # --- zones ---------------------------------------------------------------------------------------------------------

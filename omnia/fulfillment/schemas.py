@@ -188,6 +188,10 @@ class CarrierCreatedOut(CarrierOut):
     secret: str = Field(description="The tracking webhook's signing secret: answered only now")
 
 
+class SecretOut(Schema):
+    secret: str = Field(description="The tracking webhook's new signing secret: answered only now")
+
+
 class SettingsIn(Schema):
     flat_price: Decimal | None = Field(None, description="One price for every delivery to the door; null: tariffs")
     flat_free_from: Decimal | None = Field(None, description="Free delivery from this order value; null: never")

@@ -175,3 +175,29 @@ def test_a_city_nobody_serves_shows_the_reason(client: Client) -> None:
     assert "no longer offered" in refused.content.decode()
     order.refresh_from_db()
     assert order.total == Decimal(10000)
+
+
+def test_a_tracked_carrier_shows_its_webhook_and_its_secret_once(manager: Client) -> None:
+    form = {
+        "name": "СДЭК",
+        "code": "cdek",
+        "kind": "cdek",
+        "tracking": "generic",
+        "cutoff_time": "",
+        "working_days": ["0", "1", "2", "3", "4"],
+        "holidays": "2026-12-16",
+        "position": "0",
+        "is_active": "on",
+    }
+    created = manager.post(reverse("console:settings_delivery_carrier_new"), form, follow=True)
+    carrier = Carrier.objects.get()
+    text = created.content.decode()
+    assert carrier.secret in text  # once, right after it was made
+    assert f"/hooks/carriers/{carrier.webhook_key}" in text
+    again = manager.get(reverse("console:settings_delivery_carrier", args=[carrier.pk])).content.decode()
+    assert carrier.secret not in again
+    old = carrier.secret
+    rotated = manager.post(reverse("console:settings_delivery_carrier_secret", args=[carrier.pk]), follow=True)
+    carrier.refresh_from_db()
+    assert carrier.secret != old
+    assert carrier.secret in rotated.content.decode()

@@ -71,6 +71,10 @@ def test_carrier_zone_and_tariff_round_trip(client: Client, token: str) -> None:
     assert [c["code"] for c in listed] == ["own"]
     assert listed[0]["zones"][0]["tariffs"][0]["price"] == "1500.00"
 
+    rotated = call(client, "post", f"/delivery/carriers/{carrier_id}/secret", token)
+    assert rotated.status_code == 200
+    assert rotated.json()["secret"] != body["secret"]
+    assert Carrier.objects.get().secret == rotated.json()["secret"]
     patched = call(client, "patch", f"/delivery/carriers/{carrier_id}", token, data={"holidays": ["2026-12-16"]})
     assert patched.json()["holidays"] == ["2026-12-16"]
     assert patched.json()["name"] == "Свои курьеры"  # untouched
