@@ -90,6 +90,12 @@ def _context(shipment: Shipment, **forms_given: Any) -> dict[str, Any]:
         if parcel
         else {}
     )
+    choice = queries_parcels.delivery_choice(order)
+    parcel_initial = (
+        {"carrier": choice.carrier.code if choice.carrier else None, "estimated_on": choice.estimated_to}
+        if choice is not None
+        else {}
+    )
     return {
         "shipment": shipment,
         "order": order,
@@ -101,7 +107,8 @@ def _context(shipment: Shipment, **forms_given: Any) -> dict[str, Any]:
         "late": parcel is not None and queries_parcels.is_late(parcel),
         "moves": moves,
         "can_create": parcel is None and shipment.status != Shipment.Status.CANCELLED,
-        "parcel_form": forms_given.get("parcel_form") or forms.ParcelForm(),
+        "choice": choice,
+        "parcel_form": forms_given.get("parcel_form") or forms.ParcelForm(initial=parcel_initial),
         "tracking_form": forms_given.get("tracking_form") or forms.TrackingForm(initial=tracking_initial),
         "move_form": forms_given.get("move_form") or forms.MoveForm(),
         "topics": "orders",

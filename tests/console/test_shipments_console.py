@@ -203,3 +203,29 @@ def test_the_pages_need_the_orders_section(shop: Shop) -> None:
     client = Client()
     assert client.get(reverse("console:shipments")).status_code == 302  # to the login page
     assert login(Role.CLERK).get(reverse("console:shipments")).status_code == 200
+
+
+def test_the_parcel_form_starts_from_the_delivery_the_customer_chose(shop: Shop) -> None:
+    from decimal import Decimal
+
+    from omnia.fulfillment.models import DeliveryChoice
+
+    cdek = make_carrier("cdek", name="CDEK")
+    make_carrier("kazpost", name="Kazpost")
+    order = shop.order()
+    DeliveryChoice.objects.create(
+        order=order, kind="pickup_point", carrier=cdek, city="Астана", price=Decimal(1100), currency="KZT",
+        pickup_point={"code": "AST12", "name": "CDEK Мангилик Ел"}, ready_on=dt.date(2026, 11, 21),
+        estimated_from=dt.date(2026, 11, 23), estimated_to=dt.date(2026, 11, 25), chosen_at=parcel_time(),
+    )  # fmt: skip
+
+    page = english(login()).get(reverse("console:shipments_detail", args=[Shipment.objects.get(order=order).pk]))
+
+    html = page.content.decode()
+    assert re.search(r'<option value="cdek" selected>', html)
+    assert 'value="2026-11-25"' in html
+    assert "CDEK Мангилик Ел" in text(page.content)
+
+
+def parcel_time() -> dt.datetime:
+    return dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
