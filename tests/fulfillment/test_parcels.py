@@ -358,3 +358,11 @@ def test_the_demo_gives_shipped_and_delivered_orders_parcels_with_tracking_one_l
         assert statuses[0] == "created"
         assert statuses[-1] == parcel.status
         assert all(e.at <= NOW for e in parcel.events.all())
+
+
+def test_the_late_report_is_scheduled_every_15_minutes() -> None:
+    from omnia.core import schedule
+
+    jobs = {job.name: job.interval for job in schedule.PERIODIC.values()}
+
+    assert jobs["omnia.fulfillment.tasks.report_delayed_parcels"] == dt.timedelta(minutes=15)
