@@ -44,8 +44,9 @@ MAX_DAYS_AHEAD = 366  # a carrier with no working day at all still ends the coun
 
 @dataclass(frozen=True)
 class QuoteLine:
-    """A variant and how many. `location` is where an order's line is already reserved (its units wait
-    there); `unit_total` is what the line costs (an order's price after discount), else the variant's price."""
+    """A variant and how many. `location_id` is where an order's line is already reserved (its units wait
+    there); `line_total` is what the line costs (an order's price after discount); without it, the variant's
+    price now times the quantity."""
 
     variant: Any  # catalog.Variant
     quantity: int
