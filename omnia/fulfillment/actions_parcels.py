@@ -20,8 +20,10 @@ units leave the shelf once and the order follows its shipments):
   back when the operator takes the return through the orders return flow (orders.actions_returns), which
   restocks them at the location that receives them and refunds what is due.
 
-A carrier event older than the parcel's current status (its `at` before `status_at`), or naming a status
-earlier in the machine, is recorded as an event but does not move the parcel back.
+A carrier event naming a status earlier in the machine, or a step back the machine allows (in transit again
+after a failed attempt) older than the parcel's current status (its `at` before `status_at`), is recorded as an
+event but does not move the parcel back. A forward event moves it whenever it happened (a parcel created
+after the carrier had already taken it).
 """
 
 from __future__ import annotations
@@ -101,11 +103,15 @@ def allowed_moves(parcel: Parcel) -> list[str]:
     return [status for status in P.values if status in allowed]
 
 
-def _carrier_may_move(current: str, to: str) -> bool:
-    """A carrier event moves the parcel one allowed step, or forward past steps it did not report."""
+def _carrier_may_move(current: str, current_at: dt.datetime, to: str, at: dt.datetime) -> bool:
+    """A carrier event moves the parcel forward (past steps it did not report), whenever it happened: a parcel
+    created after the carrier took it still takes the carrier's earlier scans. A step the machine allows that
+    is not forward (in transit again after a failed attempt) is taken only when it is newer than the status."""
     if current in FINAL or to == current:
         return False
-    return to in MOVES[current] or RANK[to] > RANK[current]
+    if RANK[to] > RANK[current]:
+        return True
+    return to in MOVES[current] and at >= current_at
 
 
 # --- label data -------------------------------------------------------------------------------------------
@@ -459,8 +465,9 @@ def do_apply_tracking(*, carrier: Carrier, updates: Iterable[TrackingUpdate], bo
     """Apply a carrier's verified tracking events, oldest first, each once (ParcelEvent.dedupe_key).
 
     An event for a tracking number of no parcel of this carrier is kept as a TrackingRejection and named in
-    the result's `unknown`; the others are applied. An event older than the parcel's status, or earlier in
-    the machine, or without a status of ours (news only), is recorded without moving the parcel."""
+    the result's `unknown`; the others are applied. An event behind the parcel's status in the machine, an
+    older step back (see _carrier_may_move) or one without a status of ours (news only) is recorded without
+    moving the parcel."""
     result = TrackingResult()
     now = clock.now()
     for update in sorted(updates, key=lambda u: u.at):
@@ -486,8 +493,7 @@ def do_apply_tracking(*, carrier: Carrier, updates: Iterable[TrackingUpdate], bo
         moves = (
             update.status is not None
             and update.status in P.values
-            and update.at >= parcel.status_at
-            and _carrier_may_move(parcel.status, update.status)
+            and _carrier_may_move(parcel.status, parcel.status_at, update.status, update.at)
             and shipment.status != SS.CANCELLED
         )
         raw = dict(update.raw)

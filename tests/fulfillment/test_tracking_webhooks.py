@@ -417,3 +417,55 @@ def test_a_cdek_order_refused_before_it_was_taken_fails_without_leaving_the_shel
     assert parcel.status == "failed"
     assert Shipment.objects.get(pk=parcel.shipment_id).status == "pending"
     assert shop.level(shop.garland) == (20, 2)  # still reserved, on the shelf
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_carrier_posting_over_real_http_is_answered_as_documented(live_server: Any) -> None:
+    """The README's sender snippet, over a socket: raw bytes signed, sent, applied, answered."""
+    import hashlib
+    import hmac
+    import time
+
+    import httpx
+
+    shop = Shop()
+    courier = make_carrier("fastcourier", tracking="generic", secret=SECRET, webhook_key="fast-9f8e7d6c5b4a39281706")
+    parcel = parcel_for(shop, courier, "FC-100")
+    url = f"{live_server.url}/hooks/carriers/{courier.webhook_key}"
+
+    def post_events(secret: str, events: list[dict[str, Any]]) -> httpx.Response:
+        body = json.dumps({"events": events}).encode()
+        timestamp = str(int(time.time()))
+        digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Omnia-Timestamp": timestamp,
+            "X-Omnia-Signature": f"sha256={digest}",
+        }
+        return httpx.post(url, content=body, headers=headers, timeout=10)
+
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    delivered = post_events(
+        SECRET, [{"id": "e1", "tracking_number": "FC-100", "status": "delivered", "at": now.isoformat()}]
+    )
+    forged = post_events(
+        "whsec_guess", [{"id": "e2", "tracking_number": "FC-100", "status": "returned", "at": now.isoformat()}]
+    )
+
+    assert (delivered.status_code, delivered.json()["applied"]) == (200, 1)
+    assert (forged.status_code, forged.json()["error"]["code"]) == (403, "SIGNATURE_INVALID")
+    parcel.refresh_from_db()
+    assert parcel.status == "delivered"
+
+
+def test_a_parcel_created_after_the_carrier_took_it_still_takes_the_earlier_scans(
+    client: Client, shop: Shop, courier: Carrier, frozen: Any
+) -> None:
+    parcel = parcel_for(shop, courier, "FC-100")  # created at NOW
+
+    answer = post_generic(client, courier, [event("FC-100", "handed_over", -60, "ev-1")])  # scanned an hour before
+
+    assert answer.json()["applied"] == 1
+    parcel.refresh_from_db()
+    assert parcel.status == "handed_over"
+    assert parcel.status_at == NOW - dt.timedelta(minutes=60)
