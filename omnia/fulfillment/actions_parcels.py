@@ -529,14 +529,15 @@ def do_apply_tracking(*, carrier: Carrier, updates: Iterable[TrackingUpdate], bo
 
 
 def do_report_delayed(*, today: dt.date | None = None) -> list[int]:
-    """Every parcel whose expected date has passed while it is still on its way (not delivered or returned) is
-    reported late once: `delayed_at` set by one guarded UPDATE per parcel, then ParcelDelayed on commit.
-    Returns the ids reported now."""
+    """Every parcel whose expected date has passed while it is still on its way (not delivered or returned, nor
+    its shipment delivered or cancelled by hand) is reported late once: `delayed_at` set by one guarded UPDATE
+    per parcel, then ParcelDelayed on commit. Returns the ids reported now."""
     day = today or clock.today()
     reported: list[int] = []
     candidates = (
         Parcel.objects.filter(estimated_on__lt=day, delayed_at__isnull=True)
         .exclude(status__in=FINAL)
+        .exclude(shipment__status__in=[SS.DELIVERED, SS.PICKED_UP, SS.CANCELLED])  # done (or cancelled) by hand
         .values_list("pk", "shipment__order_id", "estimated_on")
     )
     for parcel_id, order_id, estimated_on in list(candidates):

@@ -21,6 +21,7 @@ from omnia.inventory.actions import Line
 from omnia.inventory.models import Location, StockLevel, StockMove
 from omnia.orders import actions
 from omnia.orders.actions import CustomerIn, FulfillmentIn, LineIn
+from omnia.orders.actions_shipments import check_move_shipment
 from omnia.orders.models import Order, Shipment
 from tests.factories import make_location, make_variant
 
@@ -296,6 +297,9 @@ def test_the_late_report_fires_once_per_parcel_past_its_date(shop: Shop, publish
     delivered = create(shop, shop.order(), carrier, estimated_on=dt.date(2026, 11, 18))
     for to in ("handed_over", "delivered"):
         move(delivered, to)
+    by_hand = create(shop, shop.order(), carrier, estimated_on=dt.date(2026, 11, 18))
+    move(by_hand, "handed_over")
+    check_move_shipment(actor=None, shipment=by_hand.shipment, to="delivered")  # the order page, not the parcel
 
     with time_machine.travel(NOW, tick=False), published.committed():
         first = actions_parcels.do_report_delayed()
@@ -327,7 +331,6 @@ def test_the_periodic_task_reports_late_parcels(shop: Shop) -> None:
 
 def test_the_demo_gives_shipped_and_delivered_orders_parcels_with_tracking_one_late(shop: Shop) -> None:
     from omnia.demo import parcels as demo_parcels
-    from omnia.orders.actions_shipments import check_move_shipment
 
     assert demo_parcels.load_parcels() == 0  # no carriers: no parcels
     make_carrier("cdek", kind=Carrier.Kind.CDEK, tracking="cdek")
