@@ -53,6 +53,7 @@ def load_delivery() -> list[Carrier]:
         name="Свои курьеры",
         kind="own_courier",
         cutoff_time=dt.time(14, 0),
+        position=0,
         working_days=[0, 1, 2, 3, 4, 5],
     ).carrier
     for position, city in enumerate(["Алматы", "Астана"]):
@@ -73,6 +74,7 @@ def load_delivery() -> list[Carrier]:
         code="kazpost",
         name="Казпочта",
         kind="kazpost",
+        position=2,
         tracking_url="https://post.kz/mail/search/track/{tracking_number}/detail",
         cutoff_time=dt.time(12, 0),
         working_days=[0, 1, 2, 3, 4],
@@ -88,6 +90,7 @@ def load_delivery() -> list[Carrier]:
         code="cdek",
         name="СДЭК",
         kind="cdek",
+        position=1,
         tracking="cdek",
         tracking_url="https://www.cdek.kz/ru/tracking?order_id={tracking_number}",
         cutoff_time=dt.time(16, 0),

@@ -9,7 +9,8 @@ replaces the tariff of every delivery to the door, free from `flat_free_from`.
 
 Dates: the goods are ready to leave today when every line is available at a location that ships (before the
 carrier's cut-off time; after it, the next working day); a line only in a store that does not ship travels
-to one first (+ `transfer_days`); a line out of stock waits for its next arrival (a supply or a transfer
+to one first (+ `transfer_days`), and for the shop's own couriers or a same-day service, which carry within
+the city, to a location in the customer's city; a line out of stock waits for its next arrival (a supply or a transfer
 due), + `transfer_days` when it arrives somewhere else. The carrier's working days (and days off) count
 the delivery days from there. A store that offers pick-up in the city is an option too: free, today when it
 has everything, otherwise when the goods arrive there.
@@ -256,6 +257,28 @@ def _line_ready_at_store(
     return _arrival(line, rows, lambda row: row.location.pk == store.pk, today, transfer)
 
 
+# The shop's own couriers and same-day services carry within the city: goods elsewhere travel there first.
+LOCAL_KINDS = frozenset({Carrier.Kind.OWN_COURIER, Carrier.Kind.SAME_DAY})
+
+
+def _line_ready_in_city(
+    line: QuoteLine, rows: list[availability.LocationStock], city: str, today: dt.date, transfer: dt.timedelta
+) -> dt.date | None:
+    """When the line's units can leave from a location in `city` (None: now), for a carrier of the city."""
+
+    def here(row: availability.LocationStock) -> bool:
+        return _norm(row.location.city) == city and (row.location.ships or row.location.sells)
+
+    if line.location_id is not None:
+        there = next((row for row in rows if row.location.pk == line.location_id), None)
+        return None if there is not None and here(there) else today + transfer
+    if any(here(row) and row.available >= line.quantity for row in rows):
+        return None
+    if sum(max(r.available, 0) for r in rows) >= line.quantity:
+        return today + transfer
+    return _arrival(line, rows, here, today, transfer)
+
+
 # --- the quote --------------------------------------------------------------------------------------------------
 
 
@@ -330,6 +353,9 @@ def quote(
         )
     dated = [ready.ship for ready in ready_lines if ready.ship is not None]
     ship_ready: dt.date | None = max(dated) if dated else None
+    in_city = [_line_ready_in_city(line, stock.get(line.variant.pk, []), wanted, today, transfer) for line in lines]
+    city_dated = [date for date in in_city if date is not None]
+    city_ready: dt.date | None = max(city_dated) if city_dated else None
 
     options: list[Option] = []
     point = _coordinates(latitude, longitude)
@@ -340,7 +366,7 @@ def quote(
         carrier = zone.carrier
         tariff = pick_tariff(list(zone.tariffs.all()), weight, value)
         priced = tariff is not None or (zone.free_from is not None and value >= zone.free_from)
-        leave = leaves_on(carrier, ship_ready, now)
+        leave = leaves_on(carrier, city_ready if carrier.kind in LOCAL_KINDS else ship_ready, now)
         holidays = _holidays(carrier)
         earliest = add_working_days(carrier, leave, zone.days_min, holidays)
         latest = add_working_days(carrier, leave, zone.days_max, holidays)

@@ -291,3 +291,18 @@ def test_choosing_again_replaces_the_choice_and_a_shipped_order_is_locked(wareho
     assert locked.value.code == "DELIVERY_LOCKED"
     order.refresh_from_db()
     assert order.total == Decimal(5000)
+
+
+def test_the_shops_couriers_carry_within_the_city_goods_elsewhere_travel_first(warehouse: Location) -> None:
+    everyday = [0, 1, 2, 3, 4, 5, 6]
+    own = carrier("own", kind="own_courier", working_days=everyday)
+    tariff(zone(own, cities=["Астана"], days_min=0, days_max=0), "1500")
+    post = carrier("kazpost", kind="kazpost", working_days=everyday)
+    tariff(zone(post, cities=["Астана"], days_min=3, days_max=5), "1900")
+    in_almaty = stocked(warehouse)
+    by_name = {o.name: o for o in options([QuoteLine(in_almaty, 1)], city="Астана")}
+    assert by_name["Kazpost"].ready_on == day(0)  # Kazpost takes it from the Almaty warehouse today
+    assert by_name["Own"].ready_on == day(2)  # the couriers in Astana wait for the transfer (2 days)
+    astana = make_location(city="Астана", code="ast", ships=False, sells=True)
+    in_astana = stocked(astana)
+    assert {o.name: o for o in options([QuoteLine(in_astana, 1)], city="Астана")}["Own"].ready_on == day(0)
