@@ -8,6 +8,7 @@ for owners and managers; the rules are settings.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.functional import Promise
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from omnia.channels.models import Provider
@@ -44,18 +45,65 @@ def _can_resend(request: HttpRequest) -> bool:
     return getattr(request.user, "role", "") in RESENDERS
 
 
+# The engine's reasons (kept in English in the data, as the API gives them), in the user's language.
+REASONS: dict[str, Promise] = {
+    "no handle": gettext_lazy("no contact there"),
+    "no active channel": gettext_lazy("no active channel connected"),
+    "consent withdrawn": gettext_lazy("consent withdrawn"),
+    "no marketing consent": gettext_lazy("no consent to marketing"),
+    "sending is not available": gettext_lazy("sending through it is not available"),
+    "the text could not be written": gettext_lazy("the text could not be written"),
+    "outside the reply window": gettext_lazy("outside the reply window"),
+    "no approved template": gettext_lazy("outside the 24 hours and no approved template"),
+    "empty text": gettext_lazy("the text is empty"),
+    "not a channel messages go through": gettext_lazy("not a channel messages go through"),
+    "no channel reaches the customer": gettext_lazy("no channel reaches the customer"),
+    "The shop switched this event off.": gettext_lazy("The shop switched this event off."),
+}
+
+
+def _reasons(reason: str) -> list[str]:
+    """The reason, one part per channel ("sms: consent withdrawn"), in the user's language where known."""
+    parts = []
+    for part in filter(None, (p.strip() for p in reason.split("; "))):
+        kind, sep, why = part.partition(": ")
+        if sep and why in REASONS:
+            parts.append(f"{kind}: {REASONS[why]}")
+        else:
+            parts.append(str(REASONS.get(part, part)))
+    return parts
+
+
+_NOT_DELIVERED = re.compile(r"^not delivered within (\d+) minutes$")
+
+
+def _error(error: str) -> str:
+    """An attempt's error: the provider's words as they are; the engine's own in the user's language."""
+    late = _NOT_DELIVERED.match(error)
+    if late is None:
+        return error
+    minutes = int(late.group(1))
+    return ngettext("not delivered within %(minutes)d minute", "not delivered within %(minutes)d minutes", minutes) % {
+        "minutes": minutes
+    }
+
+
 @dataclass(frozen=True)
 class LogRow:
     notification: Notification
     attempts: list[Attempt]
     text: str  # what the customer got (or was to get) on the last try
+    reasons: list[str]  # why channels were passed over, or why nothing was sent
 
 
 def _log_context(request: HttpRequest, notifications: list[Notification], **extra: Any) -> dict[str, Any]:
     rows = []
     for n in notifications:
         attempts = list(n.attempts.all())
-        rows.append(LogRow(notification=n, attempts=attempts, text=attempts[-1].text if attempts else ""))
+        for attempt in attempts:
+            attempt.error = _error(attempt.error)  # for display only: never saved
+        text = attempts[-1].text if attempts else ""
+        rows.append(LogRow(notification=n, attempts=attempts, text=text, reasons=_reasons(n.reason)))
     return {"rows": rows, "can_resend": _can_resend(request), **extra}
 
 
