@@ -1,7 +1,8 @@
 """What raises notifications, and what moves them: explicit subscriptions, each run after commit.
 
 Orders raise theirs only when they have a customer card (an anonymous take-away at the till has
-nobody to tell) and did not come from a marketplace: Kaspi.kz and Satu.kz tell their buyers themselves
+nobody to tell), were not bought at the counter (a take-away: the customer is there, receipt in hand)
+and did not come from a marketplace: Kaspi.kz and Satu.kz tell their buyers themselves
 (and their buyers' handles are the marketplace's), so a second message from the shop would be noise.
 """
 
@@ -35,10 +36,12 @@ MARKETPLACES = frozenset({Source.KASPI, Source.SATU})
 
 
 def _order(order_id: int) -> Order | None:
-    """The order if it has someone to tell: a customer card, and not a marketplace's buyer."""
+    """The order if it has someone to tell: a customer card, not at the counter, not a marketplace's buyer."""
     order = Order.objects.select_related("customer").filter(pk=order_id).first()
     if order is None or order.customer is None or order.source in MARKETPLACES:
         return None
+    if order.fulfillment == Order.Fulfillment.TAKEAWAY:
+        return None  # bought at the counter: the customer is there, with the receipt in hand
     return order
 
 

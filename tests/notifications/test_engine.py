@@ -407,3 +407,27 @@ def test_a_fallback_that_falls_in_quiet_hours_waits_for_the_morning(
     notification.refresh_from_db()
     assert len(fake_telegram.sent()) == 1
     assert (notification.status, notification.channel) == (Notification.Status.SENT, "telegram")
+
+
+def test_a_payment_covering_the_order_is_told_once_but_not_at_the_counter(
+    place: Callable[..., Order],
+    customer: Customer,
+    telegram: Channel,
+    fake_telegram: FakeTelegram,
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    from omnia.orders import actions_payments
+
+    pickup = place(customer, django_capture_on_commit_callbacks)
+    counter = place(customer, django_capture_on_commit_callbacks, fulfillment="takeaway", source="store")
+    for order in (pickup, counter):
+        with django_capture_on_commit_callbacks(execute=True):
+            actions_payments.check_add_payment(
+                actor=None, order=order, method="kaspi_pay", amount=order.total, status="paid"
+            )
+    settle(django_capture_on_commit_callbacks)
+
+    (paid,) = Notification.objects.filter(event=Event.PAYMENT_RECEIVED)
+    assert paid.order_id == pickup.pk
+    assert paid.key.startswith(f"order:{pickup.pk}:paid:")
+    assert len(fake_telegram.sent()) == 1
