@@ -443,12 +443,20 @@ def quote(
             gettext("No carrier delivers to %(city)s.") % {"city": shown_city},
             "city",
         )
-    options.sort(key=lambda o: (o.price, o.estimated_to, o.estimated_from, _KIND_ORDER[o.kind], o.name, o.key))
+    return Quote(shown_city, _ranked(options), None, weight, value, currency)
+
+
+def _ranked(options: list[Option]) -> list[Option]:
+    """Cheapest first, then fastest; the cheapest and the fastest marked."""
+    options = sorted(
+        options, key=lambda o: (o.price, o.estimated_to, o.estimated_from, _KIND_ORDER[o.kind], o.name, o.key)
+    )
+    if not options:
+        return options
     fastest = min(options, key=lambda o: (o.estimated_to, o.estimated_from, o.price, _KIND_ORDER[o.kind], o.key))
-    options = [
+    return [
         replace(option, cheapest=index == 0, fastest=option.key == fastest.key) for index, option in enumerate(options)
     ]
-    return Quote(shown_city, options, None, weight, value, currency)
 
 
 def order_lines(order: Any) -> list[QuoteLine]:
@@ -474,12 +482,35 @@ def order_city(order: Any) -> str:
 
 
 def quote_order(order: Any, *, now: dt.datetime | None = None) -> Quote:
-    """The options for an order's lines to its address (its coordinates, if the address has them)."""
+    """The options for an order's lines to its address (its coordinates, if the address has them), as
+    its fulfilment allows: a delivery goes by a carrier (to the door or a carrier's pick-up point); a
+    pick-up is at its own store (the option gives the date it is ready there); a take-away has none."""
     address = order.delivery_address or {}
-    return quote(
+    result = quote(
         order_lines(order),
         city=order_city(order),
         latitude=address.get("latitude"),
         longitude=address.get("longitude"),
         now=now,
     )
+    fulfillment = getattr(order, "fulfillment", "delivery")
+    if fulfillment == "takeaway":
+        reason = Reason("takeaway", gettext("Taken away in the store: there is nothing to deliver."))
+        return replace(result, options=[], reason=reason)
+    if fulfillment == "pickup":
+        kept = [
+            o
+            for o in result.options
+            if o.kind == Kind.STORE_PICKUP and o.location is not None and o.location.pk == order.location_id
+        ]
+        if not kept and result.reason is None:
+            reason = Reason("pickup", gettext("Picked up in the store: there is nothing to deliver."))
+            return replace(result, options=[], reason=reason)
+        return replace(result, options=_ranked(kept))
+    kept = [o for o in result.options if o.kind != Kind.STORE_PICKUP]
+    if not kept and result.reason is None:
+        reason = Reason(
+            "city_not_served", gettext("No carrier delivers to %(city)s.") % {"city": result.city}, field="city"
+        )
+        return replace(result, options=[], reason=reason)
+    return replace(result, options=_ranked(kept))

@@ -270,27 +270,65 @@ def test_choosing_again_replaces_the_choice_and_a_shipped_order_is_locked(wareho
     shop = make_location(city="Алматы", code="dostyk2", ships=False, offers_pickup=True)
     variant = stocked(warehouse)
     inventory_actions.do_receive(actor=None, location=shop, lines=[Line(variant, 3)])
+    post = zone(carrier("kazpost"))
+    tariff(post, "900")
     order = place(variant)
-    actions.check_choose_delivery(actor=None, order=order, option_key=f"courier:{Zone.objects.get().pk}")
-    actions.check_choose_delivery(actor=None, order=order, option_key=f"store:{shop.pk}")
+    own_zone = Zone.objects.get(carrier=own)
+    actions.check_choose_delivery(actor=None, order=order, option_key=f"courier:{own_zone.pk}")
+    actions.check_choose_delivery(actor=None, order=order, option_key=f"courier:{post.pk}")
     order.refresh_from_db()
     assert DeliveryChoice.objects.filter(order=order).count() == 1
-    assert (order.delivery_price, order.total) == (Decimal(0), Decimal(5000))
+    assert (order.delivery_price, order.total) == (Decimal(900), Decimal(5900))
 
     with pytest.raises(DomainError) as refused:
         actions.check_choose_delivery(actor=None, order=order, option_key="courier:999999")
     assert refused.value.code == "DELIVERY_OPTION_UNAVAILABLE"
+    with pytest.raises(DomainError) as store_pickup:  # a delivery order goes by a carrier, not to a store
+        actions.check_choose_delivery(actor=None, order=order, option_key=f"store:{shop.pk}")
+    assert store_pickup.value.code == "DELIVERY_OPTION_UNAVAILABLE"
     with pytest.raises(DomainError) as clerk:
-        actions.check_choose_delivery(actor=make_user(Role.CLERK), order=order, option_key=f"store:{shop.pk}")
+        actions.check_choose_delivery(actor=make_user(Role.CLERK), order=order, option_key=f"courier:{post.pk}")
     assert clerk.value.code == "ROLE_FORBIDDEN"
 
     for status in (Order.Status.CONFIRMED, Order.Status.PICKING, Order.Status.SHIPPED):
         orders_actions.check_transition(actor=None, order=order, to=status)
     with pytest.raises(DomainError) as locked:
-        actions.check_choose_delivery(actor=None, order=order, option_key=f"courier:{Zone.objects.get().pk}")
+        actions.check_choose_delivery(actor=None, order=order, option_key=f"courier:{own_zone.pk}")
     assert locked.value.code == "DELIVERY_LOCKED"
     order.refresh_from_db()
-    assert order.total == Decimal(5000)
+    assert order.total == Decimal(5900)
+
+
+def test_a_pickup_order_is_quoted_at_its_store_and_a_take_away_has_nothing_to_deliver(warehouse: Location) -> None:
+    tariff(zone(carrier("own")), "1500")
+    shop = make_location(city="Алматы", code="dostyk3", ships=False, offers_pickup=True)
+    other = make_location(city="Алматы", code="mega3", ships=False, offers_pickup=True)
+    variant = stocked(warehouse)
+    inventory_actions.do_receive(actor=None, location=other, lines=[Line(variant, 3)])
+    pickup = orders_actions.check_place_order(
+        actor=None,
+        customer=CustomerIn(phone="+7 701 555 12 35", name="Ерлан"),
+        source="web",
+        lines=[LineIn(variant, 1)],
+        fulfillment=FulfillmentIn(type=Order.Fulfillment.PICKUP, location=shop),
+    ).order
+
+    (option,) = quotes.quote_order(pickup, now=TUESDAY_10).options
+    assert (option.key, option.price) == (f"store:{shop.pk}", Decimal(0))
+    assert option.ready_on > day(0)  # its units travel to that store first
+
+    takeaway = orders_actions.check_place_order(
+        actor=None,
+        customer=CustomerIn(),
+        source="store",
+        location=other,
+        lines=[LineIn(variant, 1)],
+        fulfillment=FulfillmentIn(type=Order.Fulfillment.TAKEAWAY, location=other),
+    ).order
+    result = quotes.quote_order(takeaway, now=TUESDAY_10)
+    assert result.options == []
+    assert result.reason is not None
+    assert result.reason.reason == "takeaway"
 
 
 def test_the_shops_couriers_carry_within_the_city_goods_elsewhere_travel_first(warehouse: Location) -> None:
