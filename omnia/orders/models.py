@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Source(models.TextChoices):
@@ -160,7 +161,7 @@ class Payment(models.Model):
         CASH_IN_STORE = "cash_in_store", _("Cash in store")
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
+        PENDING = "pending", pgettext_lazy("payment", "Pending")
         PAID = "paid", _("Paid")
         FAILED = "failed", _("Failed")
         REFUNDED = "refunded", _("Refunded")
@@ -402,7 +403,7 @@ class Shipment(models.Model):
     One per sourcing location (the locations of the order's lines); the order follows its shipments."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
+        PENDING = "pending", pgettext_lazy("shipment", "Pending")
         PICKING = "picking", _("Picking")
         READY = "ready", _("Ready for pick-up")
         SHIPPED = "shipped", _("Shipped")

@@ -33,6 +33,7 @@ from omnia.customers.models import (
 )
 from omnia.demo import data as demo_data
 from omnia.demo.generator import DUPLICATE_SHARE, build_demo, load_demo
+from omnia.fulfillment.models import Carrier, DeliverySettings, TrackingRejection, Zone
 from omnia.inventory import availability
 from omnia.inventory import queries as inventory_queries
 from omnia.inventory.models import (
@@ -45,6 +46,9 @@ from omnia.inventory.models import (
     Transfer,
     TransferLine,
 )
+from omnia.notifications.models import Notification
+from omnia.notifications.models import Settings as NotificationSettings
+from omnia.notifications.models import Template as NotificationTemplate
 from omnia.orders.models import KaspiAccount, KaspiOrder, Order, OrderLine, Payment, Return, StatusChange
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -186,12 +190,19 @@ def flush_demo() -> None:
     Return.objects.all().delete()  # with their lines
     KaspiAccount.objects.all().delete()  # with its orders' records
     Reservation.objects.all().delete()
+    Notification.objects.all().delete()  # with their tries (which hold channels)
+    NotificationTemplate.objects.all().delete()
+    NotificationSettings.objects.all().delete()
     Message.objects.all().delete()
     Conversation.objects.all().delete()
     InboundEvent.objects.all().delete()
     Channel.objects.all().delete()
     OrderLine.objects.all().delete()
-    Order.objects.all().delete()
+    Order.objects.all().delete()  # with their shipments, parcels and delivery choices
+    TrackingRejection.objects.all().delete()
+    Zone.objects.all().delete()  # with their tariffs
+    Carrier.objects.all().delete()
+    DeliverySettings.objects.all().delete()
     Customer.objects.all().delete()  # with their identities, tokens, tags, addresses, consents, timeline
     Tag.objects.all().delete()
     Feed.objects.all().delete()

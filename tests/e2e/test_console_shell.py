@@ -13,10 +13,10 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 NAVIGATION = {
-    "owner": ["inbox", "customers", "orders", "terminal", "stock", "analytics", "settings"],
-    "manager": ["inbox", "customers", "orders", "terminal", "stock", "analytics", "settings"],
-    "operator": ["inbox", "customers", "orders", "terminal", "stock"],
-    "clerk": ["customers", "orders", "terminal", "stock"],
+    "owner": ["inbox", "customers", "orders", "shipments", "terminal", "stock", "analytics", "settings"],
+    "manager": ["inbox", "customers", "orders", "shipments", "terminal", "stock", "analytics", "settings"],
+    "operator": ["inbox", "customers", "orders", "shipments", "terminal", "stock"],
+    "clerk": ["customers", "orders", "shipments", "terminal", "stock"],
 }
 
 

@@ -144,3 +144,16 @@ def test_the_back_office_shows_notifications_read_only(told: Order) -> None:
     assert client.get("/admin/notifications/notification/").status_code == 200
     assert client.get(f"/admin/notifications/notification/{notification.pk}/change/").status_code == 200
     assert client.get("/admin/notifications/notification/add/").status_code == 403
+
+
+def test_a_notification_shows_in_the_customers_thread_marked_as_one(told: Order) -> None:
+    client, _ = login(Role.OPERATOR)
+    sent = Notification.objects.filter(order=told).exclude(attempts__message=None).first()
+    assert sent is not None
+    message = sent.attempts.exclude(message=None).get().message
+    assert message is not None
+
+    page = client.get(reverse("console:inbox_conversation", args=[message.conversation_id])).content.decode()
+
+    assert 'data-testid="notification-label"' in page
+    assert message.text.split("\n")[0] in page
