@@ -43,9 +43,13 @@ from omnia.core import permissions
 from omnia.core.errors import DomainError
 from omnia.core.money import format_money
 from omnia.core.permissions import Section
+from omnia.fulfillment import actions as fulfillment_actions
+from omnia.fulfillment import quotes as fulfillment_quotes
+from omnia.fulfillment.models import DeliveryChoice
 from omnia.inventory import availability as inventory_availability
 from omnia.inventory import queries as inventory_queries
 from omnia.inventory.models import Location
+from omnia.notifications.variables import format_days
 from omnia.orders import actions as orders_actions
 from omnia.orders import actions_payments
 from omnia.orders.models import Order, Payment, Source
@@ -101,6 +105,7 @@ class Cart:
     fulfillment: str = ""
     location: int | None = None
     address: dict[str, str] = field(default_factory=dict)  # city, line1, apartment, comment
+    delivery_option: str = ""  # the key of the delivery option chosen (fulfillment.quotes)
     payment: str = ""
     comment: str = ""
     phone: str = ""  # the terminal's customer
@@ -159,6 +164,8 @@ class Cart:
                 name: str(data.get(name, "")).strip()[:300]
                 for name in ("city", "line1", "apartment", "address_comment")
             }
+        if "delivery_option" in data:
+            self.delivery_option = str(data.get("delivery_option", "")).strip()[:80]
         if "payment" in data:
             self.payment = str(data.get("payment", ""))[:20]
         if "comment" in data:
@@ -339,6 +346,7 @@ def selling_stores() -> list[Location]:
 class Outcome:
     placed: orders_actions.Placed | None = None
     error: str = ""
+    delivery_note: str = ""  # placed, but the delivery option could not be kept (the operator chooses again)
     line_errors: dict[int, str] = field(default_factory=dict)  # variant id → message
     field: str = ""
 
@@ -416,7 +424,52 @@ def place_cart(
         if named is not None:
             return Outcome(error=named[1], line_errors={named[0]: named[1]}, field=exc.field or "")
         return Outcome(error=error_text(exc), field=exc.field or "")
-    return Outcome(placed=placed)
+    note = ""
+    if fulfillment.type == Order.Fulfillment.DELIVERY and cart.delivery_option and placed.created:
+        try:
+            fulfillment_actions.check_choose_delivery(actor=actor, order=placed.order, option_key=cart.delivery_option)
+        except DomainError as exc:
+            note = gettext(
+                "The order is placed, but its delivery was not chosen: %(reason)s Choose it on the order page."
+            ) % {"reason": error_text(exc)}
+        placed.order.refresh_from_db()
+    return Outcome(placed=placed, delivery_note=note)
+
+
+def delivery_quote(cart: Cart) -> dict[str, Any] | None:
+    """The delivery options for the cart to its city (carriers only: a store pick-up is the other
+    fulfilment), the chosen one kept while it is still offered, else the cheapest."""
+    city = (cart.address or {}).get("city", "").strip()
+    if cart.fulfillment != Order.Fulfillment.DELIVERY or not cart.lines or not city:
+        return None
+    variants = {v.pk: v for v in Variant.objects.filter(pk__in=[line["variant"] for line in cart.lines])}
+    lines = [
+        fulfillment_quotes.QuoteLine(variant=variants[line["variant"]], quantity=line["quantity"])
+        for line in cart.lines
+        if line["variant"] in variants
+    ]
+    result = fulfillment_quotes.narrowed(fulfillment_quotes.quote(lines, city=city), fulfillment=cart.fulfillment)
+    keys = [option.key for option in result.options]
+    if cart.delivery_option not in keys:
+        cart.delivery_option = keys[0] if keys else ""
+    return {
+        "options": [
+            {
+                "key": option.key,
+                "name": option.name,
+                "kind": option.kind_label,
+                "price": format_money(option.price, option.currency),
+                "free": option.free,
+                "dates": format_days(option.estimated_from, option.estimated_to, translation.get_language() or ""),
+                "point": option.pickup_point,
+                "cheapest": option.cheapest,
+                "fastest": option.fastest,
+            }
+            for option in result.options
+        ],
+        "reason": result.reason.message if result.reason is not None else "",
+        "chosen": cart.delivery_option,
+    }
 
 
 def _variant(variant_id: int) -> Variant | None:
@@ -481,6 +534,18 @@ def summary_text(order: Order, *, language: str = "") -> str:
             address = order.delivery_address or {}
             where = ", ".join(str(address.get(k, "")) for k in ("city", "line1", "apartment") if address.get(k))
             lines.append(gettext("Delivery to: %(address)s") % {"address": where})
+            choice = DeliveryChoice.objects.filter(order=order).select_related("carrier").first()
+            if choice is not None:
+                lines.append(
+                    gettext("%(carrier)s, %(price)s, expected %(dates)s")
+                    % {
+                        "carrier": choice.carrier.name if choice.carrier is not None else choice.get_kind_display(),
+                        "price": format_money(choice.price, choice.currency),
+                        "dates": format_days(
+                            choice.estimated_from, choice.estimated_to, language or translation.get_language() or ""
+                        ),
+                    }
+                )
         elif place is not None:
             lines.append(
                 pgettext("order summary", "Take-away at %(place)s")
@@ -595,6 +660,7 @@ def composer_context(
         "payment_methods": Payment.Method.choices,
         "error": outcome.error if outcome else "",
         "error_field": outcome.field if outcome else "",
+        "delivery": delivery_quote(cart),
         **_placed_context(cart),
     }
 
@@ -698,6 +764,7 @@ def order_place(request: HttpRequest, conversation_id: int) -> HttpResponse:
             order = outcome.placed.order
             payment_note = record_payment(actor=request.user, placed=outcome.placed, method=cart.payment, paid=False)
             sent, note = send_summary(actor=request.user, conversation=current, order=order)
+            payment_note = " ".join(n for n in (outcome.delivery_note, payment_note) if n)
             placed = {"key": cart.key, "order": order.pk, "sent": sent, "note": note, "payment_note": payment_note}
             cart.clear(placed=placed)
             outcome = None

@@ -121,6 +121,7 @@ def _context(
         "fulfillments": FULFILLMENTS,
         "other_stores": composer.pickup_choices(cart, [p for p in composer.pickup_locations() if p.pk != store.pk]),
         "methods": TERMINAL_METHODS,
+        "delivery": composer.delivery_quote(cart),
         "error": outcome.error if outcome else "",
         "error_field": outcome.field if outcome else "",
         **_receipt(cart),
@@ -260,6 +261,7 @@ def terminal_place(request: HttpRequest) -> HttpResponse:
                 )
             handover = cart.fulfillment == TAKEAWAY and outcome.placed.created
             handover_note = _hand_over(actor=request.user, order=order) if handover else ""
+            payment_note = " ".join(n for n in (outcome.delivery_note, payment_note) if n)
             placed = {"key": cart.key, "order": order.pk, "payment_note": payment_note, "handover_note": handover_note}
             cart.clear(placed=placed)
             cart.fulfillment = TAKEAWAY

@@ -32,7 +32,8 @@ from omnia.orders import actions_delivery
 from omnia.orders.models import Order
 
 SETTING_UP = frozenset({Role.OWNER, Role.MANAGER})
-CHOOSING = frozenset({Role.OWNER, Role.MANAGER, Role.OPERATOR})
+# Whoever sells chooses how it gets there: the inbox's operators and the store terminal's clerks too.
+CHOOSING = frozenset({Role.OWNER, Role.MANAGER, Role.OPERATOR, Role.CLERK})
 MAX_DAYS = 60
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 _UNSET: Any = object()

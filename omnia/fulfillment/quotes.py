@@ -493,7 +493,12 @@ def quote_order(order: Any, *, now: dt.datetime | None = None) -> Quote:
         longitude=address.get("longitude"),
         now=now,
     )
-    fulfillment = getattr(order, "fulfillment", "delivery")
+    return narrowed(result, fulfillment=getattr(order, "fulfillment", "delivery"), location_id=order.location_id)
+
+
+def narrowed(result: Quote, *, fulfillment: str, location_id: int | None = None) -> Quote:
+    """The options a fulfilment allows: a delivery goes by a carrier (to the door or a carrier's pick-up
+    point); a pick-up is at its store (`location_id`); a take-away has nothing to deliver."""
     if fulfillment == "takeaway":
         reason = Reason("takeaway", gettext("Taken away in the store: there is nothing to deliver."))
         return replace(result, options=[], reason=reason)
@@ -501,12 +506,19 @@ def quote_order(order: Any, *, now: dt.datetime | None = None) -> Quote:
         kept = [
             o
             for o in result.options
-            if o.kind == Kind.STORE_PICKUP and o.location is not None and o.location.pk == order.location_id
+            if o.kind == Kind.STORE_PICKUP and o.location is not None and o.location.pk == location_id
         ]
         if not kept and result.reason is None:
             reason = Reason("pickup", gettext("Picked up in the store: there is nothing to deliver."))
             return replace(result, options=[], reason=reason)
         return replace(result, options=_ranked(kept))
+    kept = [o for o in result.options if o.kind != Kind.STORE_PICKUP]
+    if not kept and result.reason is None:
+        reason = Reason(
+            "city_not_served", gettext("No carrier delivers to %(city)s.") % {"city": result.city}, field="city"
+        )
+        return replace(result, options=[], reason=reason)
+    return replace(result, options=_ranked(kept))
     kept = [o for o in result.options if o.kind != Kind.STORE_PICKUP]
     if not kept and result.reason is None:
         reason = Reason(

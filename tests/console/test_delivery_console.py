@@ -154,12 +154,16 @@ def test_order_page_lists_the_options_and_choosing_one_sets_the_total(client: Cl
     assert 'data-testid="delivery-choice"' in after
 
 
-def test_a_clerk_sees_the_options_without_a_choose_button(client: Client) -> None:
+def test_a_clerk_sees_the_options_and_may_choose_but_not_once_the_order_left(client: Client) -> None:
     order = _order()
     login(client, make_user(Role.CLERK))
     text = client.get(reverse("console:order_delivery", args=[order.pk])).content.decode()
     assert "Свои курьеры" in text
-    assert "choose-delivery" not in text
+    assert "choose-delivery" in text
+    for status in (Order.Status.CONFIRMED, Order.Status.PICKING, Order.Status.SHIPPED):
+        orders_actions.check_transition(actor=None, order=order, to=status)
+    shipped = client.get(reverse("console:order_delivery", args=[order.pk])).content.decode()
+    assert "choose-delivery" not in shipped
 
 
 def test_a_city_nobody_serves_shows_the_reason(client: Client) -> None:

@@ -30,6 +30,8 @@ from omnia.core.money import format_money
 from omnia.core.permissions import Role
 from omnia.customers import actions as customers_actions
 from omnia.customers.models import Address, Customer
+from omnia.fulfillment import actions as fulfillment_actions
+from omnia.fulfillment.models import DeliveryChoice
 from omnia.inventory import actions as inventory_actions
 from omnia.inventory.actions import Line
 from omnia.inventory.models import Location, Reservation, StockLevel
@@ -363,6 +365,55 @@ def test_delivery_is_prefilled_from_the_saved_address_and_needs_city_and_street(
     assert order.lines.get().location == shop.warehouse  # the one that ships
     summary = Message.objects.get(direction=Message.Direction.OUT)
     assert "Delivery to: Алматы, пр. Абая 12, 7" in summary.text
+
+
+def test_delivery_options_for_the_city_are_offered_and_the_chosen_one_goes_with_the_order(
+    client: Client, conversation: Conversation, shop: Shop
+) -> None:
+    own = fulfillment_actions.check_create_carrier(actor=None, code="own", name="Own couriers").carrier
+    zone = fulfillment_actions.check_create_zone(
+        actor=None, carrier=own, name="Almaty", cities=["Алматы"], days_min=1, days_max=1
+    )
+    fulfillment_actions.check_create_tariff(actor=None, zone=zone, price=Decimal(1500))
+    post = fulfillment_actions.check_create_carrier(actor=None, code="kazpost", name="Kazpost").carrier
+    slow = fulfillment_actions.check_create_zone(
+        actor=None, carrier=post, name="KZ", cities=["Алматы", "Астана"], days_min=3, days_max=5
+    )
+    fulfillment_actions.check_create_tariff(actor=None, zone=slow, price=Decimal(900))
+    add(client, conversation, shop.m, 1, fulfillment="delivery", city="Алматы", line1="пр. Абая 10")
+
+    panel = text(client.get(url("", conversation), **HTMX))
+    offered = re.findall(r'data-testid="delivery-option" data-key="([^"]+)"', panel)
+    assert offered == [f"courier:{slow.pk}", f"courier:{zone.pk}"]  # cheapest first
+    assert re.search(rf'value="courier:{slow.pk}"[^>]*checked', panel)  # the cheapest until one is chosen
+    assert money(900) in panel
+
+    client.post(url("_cart", conversation), {"delivery_option": f"courier:{zone.pk}"}, **HTMX)
+    place(client, conversation, city="Алматы", line1="пр. Абая 10")
+
+    order = Order.objects.get()
+    assert (order.delivery_price, order.total) == (Decimal(1500), Decimal(9990 + 1500))
+    assert order.delivery_choice.carrier == own
+    summary = Message.objects.get(direction=Message.Direction.OUT).text
+    assert f"Total: {money(9990 + 1500)}" in summary
+    assert f"Own couriers, {money(1500)}, expected" in summary
+
+
+def test_a_city_no_carrier_serves_says_so_and_the_order_can_still_be_placed(
+    client: Client, conversation: Conversation, shop: Shop
+) -> None:
+    own = fulfillment_actions.check_create_carrier(actor=None, code="own", name="Own couriers").carrier
+    fulfillment_actions.check_create_zone(actor=None, carrier=own, name="Almaty", cities=["Алматы"])
+    add(client, conversation, shop.m, 1, fulfillment="delivery", city="Актау", line1="мкр 5")
+
+    panel = text(client.get(url("", conversation), **HTMX))
+
+    assert 'data-testid="delivery-reason"' in panel
+    assert "Актау" in panel.split('data-testid="delivery-reason"')[1][:200]
+    place(client, conversation, city="Актау", line1="мкр 5")
+    order = Order.objects.get()
+    assert order.delivery_price == Decimal(0)
+    assert not DeliveryChoice.objects.filter(order=order).exists()  # chosen later on the order page
 
 
 def test_outside_the_whatsapp_window_the_order_is_placed_and_the_operator_told_the_summary_did_not_go(

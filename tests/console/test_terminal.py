@@ -20,6 +20,7 @@ from omnia.core import clock
 from omnia.core.money import format_money
 from omnia.core.permissions import Role
 from omnia.customers.models import Identity
+from omnia.fulfillment import actions as fulfillment_actions
 from omnia.inventory import actions as inventory_actions
 from omnia.inventory.actions import Line
 from omnia.inventory.models import Location, Reservation, StockLevel
@@ -216,6 +217,26 @@ def test_delivery_to_the_customer_ships_from_the_warehouse(client: Client, shop:
     assert order.delivery_address == {"city": "Алматы", "line1": "ул. Панфилова 1"}
     assert order.lines.get().location in (shop.warehouse, shop.mega)
     assert order.payments.get().method == "kaspi_pay"
+
+
+def test_a_delivery_sold_at_the_counter_goes_with_the_chosen_carrier_and_is_paid_with_it(
+    client: Client, shop: Shop
+) -> None:
+    own = fulfillment_actions.check_create_carrier(actor=None, code="own", name="Own couriers").carrier
+    zone = fulfillment_actions.check_create_zone(actor=None, carrier=own, name="Almaty", cities=["Алматы"])
+    fulfillment_actions.check_create_tariff(actor=None, zone=zone, price=Decimal(1500))
+    add(client, shop.size41, 1)
+
+    page = client.post(
+        reverse("console:terminal_cart"), {"fulfillment": "delivery", "city": "алматы", "line1": ""}, **HTMX
+    ).content.decode()
+    assert f'data-key="courier:{zone.pk}"' in page
+
+    sell(client, phone=PHONE, city="Алматы", line1="ул. Панфилова 1", payment="kaspi_pay")
+    order = Order.objects.get()
+    assert order.delivery_price == Decimal(1500)
+    assert order.delivery_choice.carrier == own
+    assert order.payments.get().amount == order.total  # the goods and the delivery
 
 
 @pytest.mark.parametrize(
