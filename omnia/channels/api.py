@@ -35,6 +35,7 @@ def reply_window_for(provider: str) -> ReplyRules:
         window=capabilities.reply_window,
         extended_window=capabilities.extended_window,
         extended_tag=capabilities.extended_window_tag,
+        max_length=capabilities.max_text_length,
     )
 
 

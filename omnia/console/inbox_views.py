@@ -550,6 +550,7 @@ def _reply(request: HttpRequest, current: Conversation, *, text: str, schedule: 
         "window": rules.window,
         "extended_window": rules.extended_window,
         "extended_tag": rules.extended_tag,
+        "max_length": rules.max_length,
         "idempotency_key": request.POST.get("idempotency_key") or None,
         "via": via,
     }

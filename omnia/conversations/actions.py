@@ -240,6 +240,7 @@ def check_send_message(
     idempotency_key: str | None = None,
     send_after: dt.datetime | None = None,
     via: Any | None = None,
+    max_length: int | None = None,
 ) -> Message:
     """Queue a reply (the outbox); the delivery task sends it.
 
@@ -260,6 +261,13 @@ def check_send_message(
     text = (text or "").strip()
     if not text and not template:
         raise EmptyMessage("Write a message.", field="text")
+    if max_length is not None and not template and len(text) > max_length:
+        raise ValidationFailed(
+            f"{route.channel.get_provider_display()} takes at most {max_length} characters in a message: "
+            f"this one has {len(text)}.",
+            field="text",
+            code="TEXT_TOO_LONG",
+        )
     now = clock.now()
     meta: dict[str, Any] = {}
     if not template and not conversations_queries.reply_window_open(

@@ -44,6 +44,7 @@ def check_schedule_message(
     extended_tag: str = "",
     idempotency_key: str | None = None,
     via: Any | None = None,
+    max_length: int | None = None,
 ) -> Message:
     """Queue a reply to go at `send_after` (aware, in the future, within a year).
 
@@ -72,6 +73,7 @@ def check_schedule_message(
         idempotency_key=idempotency_key,
         send_after=send_after,
         via=via,
+        max_length=max_length,
     )
     # check_send_message judged the window now; the tag it chose must still hold when it goes.
     rule = extended_window if message.meta.get("tag") else window

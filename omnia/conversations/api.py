@@ -87,6 +87,7 @@ def _rules_arguments(payload: MessageIn, conversation: Any, via: Any | None) -> 
         "window": rules.window,
         "extended_window": rules.extended_window,
         "extended_tag": rules.extended_tag,
+        "max_length": rules.max_length,
     }
 
 

@@ -118,6 +118,7 @@ class ReplyRules:
     window: dt.timedelta | None = None
     extended_window: dt.timedelta | None = None
     extended_tag: str = ""
+    max_length: int | None = None  # the most characters one message may have (SMS: 1,600)
 
 
 def reply_window_open(

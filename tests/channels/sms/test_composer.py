@@ -20,7 +20,7 @@ from omnia.customers import actions as customers_actions
 from omnia.customers.models import Customer
 from tests.channels.meta.support import make_channel
 from tests.channels.sms.support import post_signed, sms_channel
-from tests.factories import make_user
+from tests.factories import make_token, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +107,37 @@ def test_no_line_without_an_sms_channel(operator_client: Client) -> None:
 
     assert "composer" in html
     assert sms_line(html) is None
+
+
+def test_a_reply_longer_than_an_sms_may_be_is_refused_in_the_console_and_the_api(
+    operator_client: Client, client: Client
+) -> None:
+    from omnia.conversations.models import Message
+
+    post_signed(client, sms_channel(), "inbound_text")
+    conversation = Conversation.objects.get()
+    too_long = "Заказ готов. " * 130  # 1,690 characters: Twilio takes 1,600
+
+    page = operator_client.post(
+        reverse("console:inbox_send", args=[conversation.pk]), {"text": too_long}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "at most 1600 characters" in page
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {make_token(role=Role.OPERATOR, scopes=['inbox:write'])}"}
+    api = client.post(
+        f"/api/v1/conversations/{conversation.pk}/messages",
+        {"text": too_long},
+        content_type="application/json",
+        **bearer,
+    )
+    assert api.status_code == 422
+    assert api.json()["error"]["code"] == "TEXT_TOO_LONG"
+    assert api.json()["error"]["field"] == "text"
+    assert not Message.objects.filter(direction=Message.Direction.OUT).exists()
+
+    fits = client.post(
+        f"/api/v1/conversations/{conversation.pk}/messages",
+        {"text": too_long[:1600]},
+        content_type="application/json",
+        **bearer,
+    )
+    assert fits.status_code == 201
