@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Prefetch, QuerySet
 
 from omnia.core.money import default_currency
@@ -45,10 +47,40 @@ def delivery_settings() -> DeliverySettings:
     return DeliverySettings(currency=default_currency())
 
 
-def active_zones() -> list[Zone]:
-    """Every active zone of an active carrier, with its carrier, origin and tariffs: two queries."""
+@dataclass(frozen=True)
+class ZoneArea:
+    """Where an active zone of an active carrier delivers: read as plain values, so that a quote builds
+    full zones (with carrier and tariffs) only for the few that serve its city."""
+
+    pk: int
+    cities: list[str]
+    origin: tuple[float, float] | None  # the origin location's coordinates, for a distance zone
+    max_distance_km: float | None
+
+
+def zone_areas() -> list[ZoneArea]:
+    """Every active zone of an active carrier, its cities and distance: one query of plain values."""
+    rows = Zone.objects.filter(is_active=True, carrier__is_active=True).values_list(
+        "pk", "cities", "origin__latitude", "origin__longitude", "max_distance_km"
+    )
+    return [
+        ZoneArea(
+            pk=pk,
+            cities=list(cities or []),
+            origin=(float(lat), float(lon)) if lat is not None and lon is not None else None,
+            max_distance_km=float(distance) if distance is not None else None,
+        )
+        for pk, cities, lat, lon, distance in rows
+    ]
+
+
+def zones_with_tariffs(ids: list[int]) -> list[Zone]:
+    """These zones with their carrier, origin and tariffs, in the carriers' order: two queries (none
+    without ids)."""
+    if not ids:
+        return []
     return list(
-        Zone.objects.filter(is_active=True, carrier__is_active=True)
+        Zone.objects.filter(pk__in=ids)
         .select_related("carrier", "origin")
         .prefetch_related("tariffs")
         .order_by("carrier__position", "carrier__name", "carrier_id", "position", "name", "id")

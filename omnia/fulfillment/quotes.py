@@ -282,16 +282,12 @@ def _line_ready_in_city(
 # --- the quote --------------------------------------------------------------------------------------------------
 
 
-def _zone_serves(zone: Zone, city: str, point: tuple[float, float] | None) -> bool:
-    if city and any(_norm(c) == city for c in zone.cities or []):
+def _zone_serves(zone: queries.ZoneArea, city: str, point: tuple[float, float] | None) -> bool:
+    if city and any(_norm(c) == city for c in zone.cities):
         return True
-    origin = zone.origin
-    if point is None or origin is None or zone.max_distance_km is None:
+    if point is None or zone.origin is None or zone.max_distance_km is None:
         return False
-    if origin.latitude is None or origin.longitude is None:
-        return False
-    far = distance_km(float(origin.latitude), float(origin.longitude), point[0], point[1])
-    return far <= float(zone.max_distance_km)
+    return distance_km(zone.origin[0], zone.origin[1], point[0], point[1]) <= zone.max_distance_km
 
 
 def _coordinates(latitude: Any, longitude: Any) -> tuple[float, float] | None:
@@ -360,9 +356,8 @@ def quote(
     options: list[Option] = []
     point = _coordinates(latitude, longitude)
     seen_carriers: set[int] = set()
-    for zone in queries.active_zones():
-        if not _zone_serves(zone, wanted, point):
-            continue
+    serving = [area.pk for area in queries.zone_areas() if _zone_serves(area, wanted, point)]
+    for zone in queries.zones_with_tariffs(serving):
         carrier = zone.carrier
         tariff = pick_tariff(list(zone.tariffs.all()), weight, value)
         priced = tariff is not None or (zone.free_from is not None and value >= zone.free_from)
