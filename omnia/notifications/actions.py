@@ -165,12 +165,17 @@ class _Choice:
     template: dict[str, Any] | None
 
 
-def _why_not(notification: Notification, kind: str, *, handles: dict[str, str], now: dt.datetime) -> _Choice | str:
-    """The way to send through `kind` now, or why it cannot be used."""
+def _why_not(
+    notification: Notification, kind: str, *, handles: dict[str, str], active: set[str], now: dt.datetime
+) -> _Choice | str:
+    """The way to send through `kind` now, or why it cannot be used (`active`: the providers with an
+    active channel, read once per dispatch)."""
     customer = notification.customer
     if kind not in queries.CHAIN_KINDS:
         return "not a channel messages go through"  # a preference for phone calls, say
     handle = queries.handle_for(kind, handles)
+    if kind not in active:  # what channel_for would find: no channel, and no thread in an active one
+        return "no active channel" if handle else "no handle"
     channel, thread = queries.channel_for(customer, kind)
     if not handle and not thread:
         return "no handle"
@@ -260,12 +265,13 @@ def dispatch(notification_id: int) -> Notification | None:
         tried = {a.channel.provider for a in attempts}
         exclude = ("webchat",) if notification.event == Event.REPLY_WAITING else ()
         handles = queries.handles_of(customer)
+        active = queries.active_providers()
         excluded: list[str] = [f"{a.channel.provider}: {a.error or a.get_status_display()}" for a in attempts]
         choice: _Choice | None = None
         for kind in queries.kind_order(customer, rules, exclude=exclude):
             if kind in tried:
                 continue
-            outcome = _why_not(notification, kind, handles=handles, now=now)
+            outcome = _why_not(notification, kind, handles=handles, active=active, now=now)
             if isinstance(outcome, str):
                 if outcome != "no handle" or kind == customer.preferred_channel or kind in rules.fallback_chain:
                     excluded.append(f"{kind}: {outcome}")

@@ -107,6 +107,11 @@ def handle_for(kind: str, handles: dict[str, str]) -> str:
     return next((handles[k] for k in reachable if k in handles), "")
 
 
+def active_providers() -> set[str]:
+    """The providers that have an active channel."""
+    return set(Channel.objects.filter(is_active=True).values_list("provider", flat=True).distinct())
+
+
 def channel_for(customer: Customer, kind: str) -> tuple[Channel | None, str]:
     """The active channel of this provider to write through — the one of the customer's latest
     conversation there if still active, else the first connected — and that conversation's thread."""
