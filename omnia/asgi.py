@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels."""
+"""ASGI entry point: HTTP through Django (providers' webhook POSTs straight to the channels), WebSockets
+through Channels."""
 
 import asyncio
 import os
@@ -13,6 +14,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from omnia.channels import fastpath  # noqa: E402
 from omnia.console.routing import websocket_urlpatterns  # noqa: E402
 from omnia.core import realtime  # noqa: E402
 
@@ -30,6 +32,10 @@ router = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websockets})
 
 
 async def application(scope, receive, send):  # the ASGI signature
-    """The router, remembering the server's event loop for broadcasts from background threads."""
+    """The router, remembering the server's event loop for broadcasts from background threads. A
+    provider's webhook POST under deferred ingest skips Django's request cycle (channels.fastpath)."""
     realtime.serve_on(asyncio.get_running_loop())
+    hook = fastpath.match(scope)
+    if hook is not None:
+        return await fastpath.handle(scope, receive, send, *hook)
     return await router(scope, receive, send)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -31,13 +34,22 @@ def public_url(request: HttpRequest) -> str:
     return f"{scheme}://{host}{request.get_full_path()}"
 
 
-def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, "field": None}}, status=status)
+@dataclass(frozen=True)
+class Answer:
+    """What a webhook call is answered: framework-neutral, so that the Django view and the ASGI fast path
+    (omnia.asgi, under `omnia serve`) give the same answer."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
 
 
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-def webhook(request: HttpRequest, provider: str, key: str) -> HttpResponse:
+def _error(status: int, code: str, message: str) -> Answer:
+    return Answer(status, json.dumps({"error": {"code": code, "message": message, "field": None}}).encode())
+
+
+def answer_post(*, provider: str, key: str, headers: Mapping[str, str], body: bytes, url: str) -> Answer:
+    """A provider's POST to /hooks/<provider>/<key>: verified and stored (and, unless deferred, applied)."""
     channel = queries.get_active_channel(provider=provider, key=key)
     if channel is None:
         return _error(404, "CHANNEL_NOT_FOUND", "No active channel with this provider and key.")
@@ -47,20 +59,14 @@ def webhook(request: HttpRequest, provider: str, key: str) -> HttpResponse:
         connector = None
     if connector is None or not getattr(connector, "webhooks", True):  # e-mail is polled, not pushed
         return _error(404, "WEBHOOK_NOT_SUPPORTED", f"{channel.get_provider_display()} channels take no webhooks.")
-    if request.method == "GET":
-        challenge = connector.handshake(credentials=channel.credentials, query=request.GET)
-        if challenge is None:
-            return _error(403, "HANDSHAKE_REJECTED", "The verify token does not match.")
-        return HttpResponse(challenge, content_type="text/plain")
-    if len(request.body) > MAX_BODY:
+    if len(body) > MAX_BODY:
         return _error(413, "PAYLOAD_TOO_LARGE", "The webhook body is too large.")
     deferred = settings.OMNIA_INGEST_DEFERRED
     try:
-        url = public_url(request)
-        if deferred:  # stored now, applied by this process's ingest thread right after the answer
-            result = accept_webhook(channel=channel, headers=request.headers, body=request.body, url=url)
+        if deferred:  # stored now, applied by the applier (or this process's ingest thread) right after
+            result = accept_webhook(channel=channel, headers=headers, body=body, url=url)
         else:
-            result = ingest_webhook(channel=channel, headers=request.headers, body=request.body, url=url)
+            result = ingest_webhook(channel=channel, headers=headers, body=body, url=url)
     except WebhookRejected as exc:
         logger.warning("webhook rejected for %s/%s: %s", provider, channel.pk, exc)
         return _error(403, "SIGNATURE_INVALID", "The request signature or secret is missing or wrong.")
@@ -70,5 +76,34 @@ def webhook(request: HttpRequest, provider: str, key: str) -> HttpResponse:
         transaction.on_commit(processor.wake)  # committed already, unless a caller's transaction holds it
     ack = getattr(connector, "webhook_ack", None)  # (body, content type) the provider expects (Twilio: TwiML)
     if ack is not None:
-        return HttpResponse(ack[0], content_type=ack[1])
-    return JsonResponse({"ok": True, "stored": result.stored, "duplicates": result.duplicates})
+        content, content_type = ack
+        return Answer(200, content.encode() if isinstance(content, str) else content, content_type)
+    return Answer(200, json.dumps({"ok": True, "stored": result.stored, "duplicates": result.duplicates}).encode())
+
+
+def _response(answer: Answer) -> HttpResponse:
+    return HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def webhook(request: HttpRequest, provider: str, key: str) -> HttpResponse:
+    if request.method == "POST":
+        return _response(
+            answer_post(provider=provider, key=key, headers=request.headers, body=request.body, url=public_url(request))
+        )
+    channel = queries.get_active_channel(provider=provider, key=key)
+    if channel is None:
+        return _response(_error(404, "CHANNEL_NOT_FOUND", "No active channel with this provider and key."))
+    try:
+        connector = connector_for(channel.provider)
+    except LookupError:
+        connector = None
+    if connector is None or not getattr(connector, "webhooks", True):
+        return _response(
+            _error(404, "WEBHOOK_NOT_SUPPORTED", f"{channel.get_provider_display()} channels take no webhooks.")
+        )
+    challenge = connector.handshake(credentials=channel.credentials, query=request.GET)
+    if challenge is None:
+        return _response(_error(403, "HANDSHAKE_REJECTED", "The verify token does not match."))
+    return HttpResponse(challenge, content_type="text/plain")
