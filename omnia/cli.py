@@ -142,7 +142,7 @@ def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None 
 
 def _applier_main() -> None:
     """The ingest applier process (spawned by serve): lower priority than the HTTP processes."""
-    os.nice(5)
+    os.nice(10)
     _setup()
     from omnia.channels.processor import run_applier
 

@@ -3,8 +3,8 @@
 Under `omnia serve` (deferred ingest) a webhook call is only verified and stored before its 200: a few
 tenths of a millisecond of work, which the middleware stack, the request object and the per-request
 thread of Django's ASGI handler made ten times dearer. Here the body is read on the event loop and
-`views.answer_post` — the very function the Django view calls, so both answer alike — runs in a worker
-thread with the database connection handled as a request would (closed or returned to the pool after).
+`views.answer_post` — the very function the Django view calls, so both answer alike — runs in one of a few
+worker threads, each keeping its database connection (closed after a call that met an error).
 
 Only POSTs to a channel provider's hook take this path, and only when ingest is deferred; everything
 else (the GET handshake, the carriers' tracking hooks, ingest applied inline) goes through Django.
@@ -12,14 +12,17 @@ else (the GET handshake, the carriers' tracking hooks, ingest applied inline) go
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connections
 from django.http.request import split_domain_port, validate_host
 
 from omnia.channels import views
@@ -90,15 +93,36 @@ async def _body(receive: Receive) -> bytes | None:
             return b"".join(chunks)
 
 
+# The threads that answer: each keeps its database connection between calls (taken from the pool once),
+# so a call costs one INSERT and its commit. A connection that met an error is closed after the call.
+WORKERS = 4
+_executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="omnia-hooks")
+
+
+def close_connections() -> None:
+    """Close the answering threads' database connections (a test's end, a server stopping): one task
+    per thread, held at a barrier so that every thread takes one."""
+    barrier = threading.Barrier(WORKERS)
+
+    def close(_: int) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=5)
+        connections.close_all()
+
+    list(_executor.map(close, range(WORKERS)))
+
+
 def _answer(provider: str, key: str, headers: dict[str, str], body: bytes, url: str) -> views.Answer:
-    close_old_connections()
     try:
         return views.answer_post(provider=provider, key=key, headers=headers, body=body, url=url)
     except Exception:
         logger.exception("webhook %s/%s failed", provider, key)
+        connections.close_all()  # not kept for the next call, whatever went wrong
         return views.Answer(500, b'{"error": {"code": "SERVER_ERROR", "message": "Try again later.", "field": null}}')
     finally:
-        close_old_connections()
+        for connection in connections.all(initialized_only=True):
+            if connection.errors_occurred:
+                connection.close()
 
 
 async def handle(scope: Scope, receive: Receive, send: Send, provider: str, key: str) -> None:
@@ -116,7 +140,8 @@ async def handle(scope: Scope, receive: Receive, send: Send, provider: str, key:
             )
         else:
             url = public_url(scope, headers, host)
-            answer = await sync_to_async(_answer, thread_sensitive=False)(provider, key, headers, body, url)
+            loop = asyncio.get_running_loop()
+            answer = await loop.run_in_executor(_executor, _answer, provider, key, headers, body, url)
     await send(
         {
             "type": "http.response.start",

@@ -4,6 +4,7 @@ same verification, storage and answers as through Django, driven here through th
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,10 +22,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def deferred(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def deferred(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     settings.OMNIA_INGEST_DEFERRED = True
     settings.ALLOWED_HOSTS = ["shop.example.kz", "testserver"]
     monkeypatch.setenv("OMNIA_INGEST_APPLIER_PROCESS", "1")  # applied below by hand, not by a thread
+    yield
+    fastpath.close_connections()  # the answering threads keep theirs between calls
 
 
 def post(path: str, body: bytes, headers: dict[str, str], host: str = "shop.example.kz") -> httpx.Response:
