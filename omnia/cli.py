@@ -141,8 +141,9 @@ def serve(host: str, port: int, *, with_worker: bool = True, banner: str | None 
 
 
 def _applier_main() -> None:
-    """The ingest applier process (spawned by serve): lower priority than the HTTP processes."""
-    os.nice(10)
+    """The ingest applier process (spawned by serve): the lowest CPU priority, so that in a burst the HTTP
+    processes answer first; when they leave the CPU idle it applies at full speed."""
+    os.nice(19)
     _setup()
     from omnia.channels.processor import run_applier
 
