@@ -413,6 +413,33 @@ def check_move_parcel(
     return parcel
 
 
+@transaction.atomic
+def do_follow_shipment(*, shipment_id: int, to: str) -> Parcel | None:
+    """The order's part was moved by hand (the order page, the API): its parcel follows — shipped makes a
+    parcel still at the shop handed over, delivered makes one not yet delivered delivered (the operator's
+    word is final; a returned parcel stays). The parcel moved, or None when it had nothing to follow."""
+    targets: dict[str, str] = {SS.SHIPPED: P.HANDED_OVER, SS.DELIVERED: P.DELIVERED}
+    target = targets.get(to)
+    parcel = Parcel.objects.select_for_update().filter(shipment_id=shipment_id).first()
+    if target is None or parcel is None:
+        return None
+    if target == P.HANDED_OVER and parcel.status != P.CREATED:
+        return None
+    if target == P.DELIVERED and parcel.status in (P.DELIVERED, P.RETURNED):
+        return None
+    now = clock.now()
+    _record_move(parcel=parcel, to=target, at=now, now=now)
+    ParcelEvent.objects.create(
+        parcel=parcel,
+        status=target,
+        description=f"the order's shipment was marked {to} by hand"[:300],
+        at=now,
+        received_at=now,
+        source=ParcelEvent.Source.SYSTEM,
+    )
+    return parcel
+
+
 # --- the carrier's tracking webhook --------------------------------------------------------------------------
 
 

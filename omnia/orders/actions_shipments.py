@@ -20,9 +20,11 @@ from django.db.models import Exists, OuterRef
 
 from omnia.core import clock
 from omnia.core.errors import ValidationFailed
+from omnia.core.events import publish_on_commit
 from omnia.inventory import actions as inventory_actions
 from omnia.inventory.models import Reservation
 from omnia.orders import actions
+from omnia.orders.events import ShipmentMoved
 from omnia.orders.models import Order, OrderLine, Shipment, ShipmentChange
 
 S = Shipment.Status
@@ -88,6 +90,7 @@ def _set(shipment: Shipment, to: str, *, actor: Any, reason: str, at: Any) -> No
     ShipmentChange.objects.create(
         shipment=shipment, old=old, new=to, at=at, actor=getattr(actor, "audit_user", None), reason=reason[:300]
     )
+    publish_on_commit(ShipmentMoved(shipment_id=shipment.pk, order_id=shipment.order_id, old=old, new=to))
 
 
 def _consume(shipment: Shipment, order: Order, *, actor: Any) -> None:

@@ -31,3 +31,13 @@ class OrderReturned:
 
     order_id: int
     return_id: int
+
+
+@dataclass(frozen=True)
+class ShipmentMoved:
+    """One location's part of an order moved on (`old` → `new`, orders.Shipment.Status values)."""
+
+    shipment_id: int
+    order_id: int
+    old: str
+    new: str

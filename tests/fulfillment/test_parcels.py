@@ -369,3 +369,27 @@ def test_the_late_report_is_scheduled_every_15_minutes() -> None:
     jobs = {job.name: job.interval for job in schedule.PERIODIC.values()}
 
     assert jobs["omnia.fulfillment.tasks.report_delayed_parcels"] == dt.timedelta(minutes=15)
+
+
+def test_a_shipment_moved_by_hand_takes_its_parcel_along(shop: Shop, published: Published) -> None:
+    order = shop.order()
+    with published.committed():
+        parcel = create(shop, order, make_carrier(), tracking_number="CD-7")
+    shipment = shop.shipment(order)
+
+    with published.committed():  # the operator ships and delivers the order's part on the order page
+        for step in ("picking", "shipped"):
+            check_move_shipment(actor=None, shipment=shipment, to=step)
+    parcel.refresh_from_db()
+    assert parcel.status == "handed_over"
+    with published.committed():
+        check_move_shipment(actor=None, shipment=shipment, to="delivered")
+
+    parcel.refresh_from_db()
+    assert parcel.status == "delivered"
+    assert list(parcel.events.values_list("status", "source")) == [
+        ("created", "system"), ("handed_over", "system"), ("delivered", "system"),
+    ]  # fmt: skip
+    changes = [(e.old, e.new) for e in published if isinstance(e, ParcelStatusChanged)]
+    assert changes[-2:] == [("created", "handed_over"), ("handed_over", "delivered")]
+    assert actions_parcels.do_report_delayed(today=dt.date(2099, 1, 1)) == []  # delivered: never late
