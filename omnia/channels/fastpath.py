@@ -67,13 +67,13 @@ def _host(scope: Scope, headers: dict[str, str]) -> str:
 
 def public_url(scope: Scope, headers: dict[str, str], host: str) -> str:
     """The URL the provider requested, as views.public_url rebuilds it from a Django request."""
-    forwarded = headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-    scheme = forwarded if forwarded in ("http", "https") else scope.get("scheme", "http")
-    if scheme == "https" and host.endswith(":80"):
-        host = host.removesuffix(":80")
-    path = scope.get("root_path", "") + scope.get("path", "")
     query = scope.get("query_string", b"").decode("latin-1")
-    return f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+    return views.rebuild_url(
+        scheme=scope.get("scheme", "http"),
+        forwarded_proto=headers.get("X-Forwarded-Proto", ""),
+        host=host,
+        full_path=scope.get("root_path", "") + scope.get("path", "") + (f"?{query}" if query else ""),
+    )
 
 
 async def _body(receive: Receive) -> bytes | None:
@@ -118,7 +118,7 @@ def _answer(provider: str, key: str, headers: dict[str, str], body: bytes, url: 
     except Exception:
         logger.exception("webhook %s/%s failed", provider, key)
         connections.close_all()  # not kept for the next call, whatever went wrong
-        return views.Answer(500, b'{"error": {"code": "SERVER_ERROR", "message": "Try again later.", "field": null}}')
+        return views.error(500, "SERVER_ERROR", "Try again later.")
     finally:
         for connection in connections.all(initialized_only=True):
             if connection.errors_occurred:
@@ -130,14 +130,11 @@ async def handle(scope: Scope, receive: Receive, send: Send, provider: str, key:
     host = _host(scope, headers)
     domain, _port = split_domain_port(host)
     if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
-        answer = views.Answer(400, b'{"error": {"code": "HOST_INVALID", "message": "Bad host.", "field": null}}')
+        answer = views.error(400, "HOST_INVALID", "Bad host.")
     else:
         body = await _body(receive)
         if body is None:
-            answer = views.Answer(
-                413,
-                b'{"error": {"code": "PAYLOAD_TOO_LARGE", "message": "The webhook body is too large.", "field": null}}',
-            )
+            answer = views.error(413, "PAYLOAD_TOO_LARGE", "The webhook body is too large.")
         else:
             url = public_url(scope, headers, host)
             loop = asyncio.get_running_loop()

@@ -23,15 +23,23 @@ logger = logging.getLogger(__name__)
 MAX_BODY = 5 * 1024 * 1024
 
 
-def public_url(request: HttpRequest) -> str:
+def rebuild_url(*, scheme: str, forwarded_proto: str, host: str, full_path: str) -> str:
     """The absolute URL the provider requested, as it sees it: behind a TLS proxy the scheme is the one
     X-Forwarded-Proto names (Twilio signs the public URL, https, not the proxy's hop)."""
-    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-    scheme = forwarded if forwarded in ("http", "https") else request.scheme
-    host = request.get_host()
+    forwarded = forwarded_proto.split(",")[0].strip().lower()
+    scheme = forwarded if forwarded in ("http", "https") else scheme
     if scheme == "https" and host.endswith(":80"):  # the proxy's plain-HTTP hop, not the public port
         host = host.removesuffix(":80")
-    return f"{scheme}://{host}{request.get_full_path()}"
+    return f"{scheme}://{host}{full_path}"
+
+
+def public_url(request: HttpRequest) -> str:
+    return rebuild_url(
+        scheme=request.scheme or "http",
+        forwarded_proto=request.headers.get("X-Forwarded-Proto", ""),
+        host=request.get_host(),
+        full_path=request.get_full_path(),
+    )
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,7 @@ class Answer:
     content_type: str = "application/json"
 
 
-def _error(status: int, code: str, message: str) -> Answer:
+def error(status: int, code: str, message: str) -> Answer:
     return Answer(status, json.dumps({"error": {"code": code, "message": message, "field": None}}).encode())
 
 
@@ -52,15 +60,15 @@ def answer_post(*, provider: str, key: str, headers: Mapping[str, str], body: by
     """A provider's POST to /hooks/<provider>/<key>: verified and stored (and, unless deferred, applied)."""
     channel = queries.get_active_channel(provider=provider, key=key)
     if channel is None:
-        return _error(404, "CHANNEL_NOT_FOUND", "No active channel with this provider and key.")
+        return error(404, "CHANNEL_NOT_FOUND", "No active channel with this provider and key.")
     try:
         connector = connector_for(channel.provider)
     except LookupError:
         connector = None
     if connector is None or not getattr(connector, "webhooks", True):  # e-mail is polled, not pushed
-        return _error(404, "WEBHOOK_NOT_SUPPORTED", f"{channel.get_provider_display()} channels take no webhooks.")
+        return error(404, "WEBHOOK_NOT_SUPPORTED", f"{channel.get_provider_display()} channels take no webhooks.")
     if len(body) > MAX_BODY:
-        return _error(413, "PAYLOAD_TOO_LARGE", "The webhook body is too large.")
+        return error(413, "PAYLOAD_TOO_LARGE", "The webhook body is too large.")
     deferred = settings.OMNIA_INGEST_DEFERRED
     try:
         if deferred:  # stored now, applied by the applier (or this process's ingest thread) right after
@@ -69,9 +77,9 @@ def answer_post(*, provider: str, key: str, headers: Mapping[str, str], body: by
             result = ingest_webhook(channel=channel, headers=headers, body=body, url=url)
     except WebhookRejected as exc:
         logger.warning("webhook rejected for %s/%s: %s", provider, channel.pk, exc)
-        return _error(403, "SIGNATURE_INVALID", "The request signature or secret is missing or wrong.")
+        return error(403, "SIGNATURE_INVALID", "The request signature or secret is missing or wrong.")
     except BadPayload as exc:
-        return _error(400, "PAYLOAD_INVALID", str(exc) or "The body is not a valid webhook payload.")
+        return error(400, "PAYLOAD_INVALID", str(exc) or "The body is not a valid webhook payload.")
     if deferred and result.stored:
         transaction.on_commit(processor.wake)  # committed already, unless a caller's transaction holds it
     ack = getattr(connector, "webhook_ack", None)  # (body, content type) the provider expects (Twilio: TwiML)
@@ -94,16 +102,16 @@ def webhook(request: HttpRequest, provider: str, key: str) -> HttpResponse:
         )
     channel = queries.get_active_channel(provider=provider, key=key)
     if channel is None:
-        return _response(_error(404, "CHANNEL_NOT_FOUND", "No active channel with this provider and key."))
+        return _response(error(404, "CHANNEL_NOT_FOUND", "No active channel with this provider and key."))
     try:
         connector = connector_for(channel.provider)
     except LookupError:
         connector = None
     if connector is None or not getattr(connector, "webhooks", True):
         return _response(
-            _error(404, "WEBHOOK_NOT_SUPPORTED", f"{channel.get_provider_display()} channels take no webhooks.")
+            error(404, "WEBHOOK_NOT_SUPPORTED", f"{channel.get_provider_display()} channels take no webhooks.")
         )
     challenge = connector.handshake(credentials=channel.credentials, query=request.GET)
     if challenge is None:
-        return _response(_error(403, "HANDSHAKE_REJECTED", "The verify token does not match."))
+        return _response(error(403, "HANDSHAKE_REJECTED", "The verify token does not match."))
     return HttpResponse(challenge, content_type="text/plain")
