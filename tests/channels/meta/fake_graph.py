@@ -16,10 +16,12 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
+from tests import fake_http
 
 VERSION = "v21.0"
 _PATH = re.compile(r"^/v\d+\.\d+/(?P<object_id>[^/?]+)/messages$")
@@ -152,37 +154,12 @@ class FakeGraph:
         return 200, {"recipient_id": recipient, "message_id": reply_id}, {}
 
     def start(self) -> None:
-        graph = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                status, body, extra = graph.handle(self.path, headers, raw)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host!s}:{port}"
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-graph", daemon=True
-        ).start()
+        self._server, self.url = fake_http.serve(
+            lambda _method, path, headers, raw: self.handle(path, headers, raw), name="fake-graph"
+        )
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        fake_http.shut(self._server)
 
 
 @pytest.fixture

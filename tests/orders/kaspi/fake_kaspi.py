@@ -20,11 +20,13 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from tests import fake_http
 
 TOKEN = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWo="
 MEDIA_TYPE = "application/vnd.api+json"
@@ -260,38 +262,16 @@ class FakeKaspi:
         return 200, {"data": order}
 
     def start(self) -> None:
-        fake = self
+        def respond(method: str, path: str, headers: dict[str, str], raw: bytes) -> fake_http.Answer:
+            status, body = self.handle(method, path, headers, raw)
+            return status, body, {}
 
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                status, body = fake.handle(self.command, self.path, headers, raw)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", MEDIA_TYPE)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = _serve
-            do_POST = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host!s}:{port}"
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-kaspi", daemon=True
-        ).start()
+        self._server, self.url = fake_http.serve(
+            respond, name="fake-kaspi", methods=("GET", "POST"), content_type=MEDIA_TYPE
+        )
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        fake_http.shut(self._server)
 
 
 def _errors(status: int, title: str, detail: str) -> dict[str, Any]:

@@ -21,12 +21,14 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from tests import fake_http
 
 TOKEN = "satu-3b9f1c0e7a2d4f6b8c0e1a3b5d7f9a1c"
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -236,42 +238,16 @@ class FakeSatu:
         return 200, {"processed_ids": processed, "errors": errors}
 
     def start(self) -> None:
-        fake = self
+        def respond(method: str, path: str, headers: dict[str, str], raw: bytes) -> fake_http.Answer | None:
+            status, body = self.handle(method, path, headers, raw)
+            if status == "network":
+                return None  # the answer never comes
+            return int(status), body, {}
 
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                status, body = fake.handle(self.command, self.path, headers, raw)
-                if status == "network":
-                    self.close_connection = True
-                    self.connection.close()  # the answer never comes
-                    return
-                data = json.dumps(body, ensure_ascii=False).encode()
-                self.send_response(int(status))
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = _serve
-            do_POST = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host!s}:{port}"
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-satu", daemon=True
-        ).start()
+        self._server, self.url = fake_http.serve(respond, name="fake-satu", methods=("GET", "POST"), ensure_ascii=False)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        fake_http.shut(self._server)
 
 
 @pytest.fixture
