@@ -9,10 +9,12 @@ phone, every line reserved), each with its own Idempotency-Key, for --seconds; p
 p50/p95/p99 latency, and checks afterwards that every level agrees with the ledger and every order's
 lines are reserved. Issue target: ≥ 500 orders/s with 16 clients on PostgreSQL.
 
-Each client gives its connection back to the pool after every order, as a request does (so the
-default OMNIA_DATABASE_POOL of 10 serves 16 clients). --processes N splits the clients over N
+Orders asked for at the same moment in one process are placed together (orders.actions_placing: one
+transaction for a batch); printed is how many a batch held on average. Each client gives its
+connection back to the pool after every order, as a request does (so the default OMNIA_DATABASE_POOL
+of 10 serves 16 clients). --processes N splits the clients over N
 forked processes, as `omnia serve --workers N` does, since one Python process runs on one core at a
-time. Also printed: queries per order (one placement counted before the run), and CPU per order of
+time. Also printed: queries per order (one placement alone, counted before the run), and CPU per order of
 the Python processes and, when the server runs on this machine, of PostgreSQL; those two are the
 figures to compare between runs, since the load average (printed before and after) of a shared
 machine moves orders/s a lot.
@@ -142,7 +144,10 @@ def clients(args: Any, variants: list[Any], stores: list[Any], numbers: range, s
                 latencies.extend(mine)
                 finished.append(time.time())
 
+    from omnia.orders.actions_placing import _placer
+
     cpu = time.process_time()
+    batches, items = _placer.batches, _placer.items
     threads = [threading.Thread(target=client, args=(n,)) for n in numbers]
     for thread in threads:
         thread.start()
@@ -153,6 +158,8 @@ def clients(args: Any, variants: list[Any], stores: list[Any], numbers: range, s
         "errors": errors,
         "finished": max(finished),
         "cpu": time.process_time() - cpu,
+        "batches": _placer.batches - batches,
+        "batched": _placer.items - items,
     }
 
 
@@ -231,6 +238,8 @@ def run(args: Any, variants: list[Any], stores: list[Any]) -> None:
     latencies = [latency for result in results for latency in result["latencies"]]
     errors = [error for result in results for error in result["errors"]]
     python_cpu = sum(result["cpu"] for result in results)
+    batches = sum(result["batches"] for result in results)
+    batched = sum(result["batched"] for result in results)
     placed = Order.objects.count() - before
     after = postgres_cpu() if database_cpu is not None else None
     database_cpu = after - database_cpu if after is not None and database_cpu is not None else None
@@ -245,7 +254,8 @@ def run(args: Any, variants: list[Any], stores: list[Any]) -> None:
         f"  place          {placed:,} orders in {took:.1f} s ({where} clients): {rate:,.0f} orders/s  {verdict}\n"
         f"                 p50 {cuts[49] * 1000:6.1f}  p95 {cuts[94] * 1000:6.1f}  p99 {cuts[98] * 1000:6.1f} ms; "
         f"{len(errors)} errors\n"
-        f"                 {queries} queries per order (a new customer); {cpu}"
+        f"                 {queries} queries per order (a new customer, alone); {cpu}\n"
+        f"                 placed together: {batched / max(batches, 1):.1f} orders per batch on average ({batches:,} batches)"
     )
     for error in sorted(set(errors))[:5]:
         print(f"    error: {error}")

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F, Q
 
-from omnia.core import clock
+from omnia.core import bulk, clock
 from omnia.core.audit import do_record_audit
 from omnia.core.events import publish_on_commit
 from omnia.core.permissions import Role
@@ -307,12 +307,15 @@ def check_reserve(
 
 @dataclass(frozen=True)
 class Hold:
-    """One lot for check_reserve_many: units of a variant at a location, for an owner."""
+    """One lot for check_reserve_many: units of a variant at a location, for an owner (and, when lots
+    of several people are reserved together, its own customer and actor instead of the call's)."""
 
     variant: Any  # catalog.Variant
     location: Location
     quantity: int
     owner_ref: str = ""
+    customer: Any = None
+    actor: Any = None
 
 
 class _Short(Exception):
@@ -361,32 +364,36 @@ def _reserve_many(
     now = clock.now()
     if _add_reserved(pairs, wanted, now) != len(pairs):
         raise _Short
-    user = _user(actor)
-    reservations = Reservation.objects.bulk_create(
-        Reservation(
-            variant_id=hold.variant.pk,
-            location=hold.location,
-            quantity=quantity,
-            owner_kind=owner_kind,
-            owner_ref=hold.owner_ref[:100],
-            customer=customer,
-            actor=user,
-            created_at=now,
-        )
-        for hold, quantity in zip(holds, quantities, strict=True)
+    users = [_user(actor if hold.actor is None else hold.actor) for hold in holds]
+    reservations = bulk.insert(
+        [
+            Reservation(
+                variant_id=hold.variant.pk,
+                location=hold.location,
+                quantity=quantity,
+                owner_kind=owner_kind,
+                owner_ref=hold.owner_ref[:100],
+                customer=customer if hold.customer is None else hold.customer,
+                actor=user,
+                created_at=now,
+            )
+            for hold, quantity, user in zip(holds, quantities, users, strict=True)
+        ]
     )
-    StockMove.objects.bulk_create(
-        StockMove(
-            variant_id=reservation.variant_id,
-            location_id=reservation.location_id,
-            kind=StockMove.Kind.RESERVATION,
-            quantity=0,
-            reserved_change=reservation.quantity,
-            reference=f"hold:{reservation.pk}",
-            actor=user,
-            at=now,
-        )
-        for reservation in reservations
+    bulk.insert(
+        [
+            StockMove(
+                variant_id=reservation.variant_id,
+                location_id=reservation.location_id,
+                kind=StockMove.Kind.RESERVATION,
+                quantity=0,
+                reserved_change=reservation.quantity,
+                reference=f"hold:{reservation.pk}",
+                actor=user,
+                at=now,
+            )
+            for reservation, user in zip(reservations, users, strict=True)
+        ]
     )
     publish_on_commit(StockChanged(pairs=tuple(pairs)))
     return reservations

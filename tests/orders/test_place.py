@@ -40,16 +40,6 @@ def level(variant: Any, location: Location) -> tuple[int, int]:
 
 
 @pytest.fixture
-def store() -> Location:
-    return make_location(code="mega", city="Алматы", offers_pickup=True)
-
-
-@pytest.fixture
-def warehouse() -> Location:
-    return make_location(code="wh", kind=Location.Kind.WAREHOUSE, city="Астана", ships=True, sells=False)
-
-
-@pytest.fixture
 def variant() -> Any:
     return make_variant(sku="GIR-10", price="4990")
 

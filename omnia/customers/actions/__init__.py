@@ -2,10 +2,12 @@
 
 from omnia.customers.actions.consent import check_record_consent
 from omnia.customers.actions.identity import (
+    PhoneIn,
     Resolution,
     check_add_identity,
     do_remove_identity,
     do_resolve_identity,
+    do_resolve_phones,
     normalize_identity,
 )
 from omnia.customers.actions.merge import check_merge, check_undo_merge
@@ -22,9 +24,17 @@ from omnia.customers.actions.profile import (
 )
 from omnia.customers.actions.stock_requests import do_request_back_in_stock
 from omnia.customers.actions.suggestions import do_dismiss_suggestion
-from omnia.customers.actions.timeline import do_record_order, do_record_order_reversal, do_record_timeline
+from omnia.customers.actions.timeline import (
+    OrderRecord,
+    do_record_order,
+    do_record_order_reversal,
+    do_record_orders,
+    do_record_timeline,
+)
 
 __all__ = [
+    "OrderRecord",
+    "PhoneIn",
     "Resolution",
     "check_add_address",
     "check_add_identity",
@@ -38,11 +48,13 @@ __all__ = [
     "do_dismiss_suggestion",
     "do_record_order",
     "do_record_order_reversal",
+    "do_record_orders",
     "do_record_timeline",
     "do_remove_address",
     "do_remove_identity",
     "do_request_back_in_stock",
     "do_resolve_identity",
+    "do_resolve_phones",
     "do_set_tags",
     "normalize_identity",
     "reindex_customer",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -12,11 +13,11 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from omnia.core import clock
+from omnia.core import bulk, clock
 from omnia.core.errors import NotFound, ValidationFailed
 from omnia.core.phones import normalize_phone
 from omnia.customers import last_seen
-from omnia.customers.actions.profile import reindex_customer
+from omnia.customers.actions.profile import reindex_customer, search_tokens
 from omnia.customers.errors import IdentityTaken, InvalidIdentity
 from omnia.customers.models import Customer, Identity
 
@@ -279,6 +280,102 @@ def do_resolve_identity(
         return _resolve_once(**arguments)  # type: ignore[arg-type]
     except _RetryResolution:
         return _resolve_once(**arguments)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class PhoneIn:
+    """One phone number for do_resolve_phones, as do_resolve_identity takes it."""
+
+    value: str
+    channel: str = ""
+    display_name: str = ""
+
+
+def do_resolve_phones(phones: Sequence[PhoneIn], *, at: dt.datetime | None = None) -> list[Resolution]:
+    """do_resolve_identity(kind="phone") for many numbers at once (orders placed together), in order.
+
+    One read finds the known numbers; the new ones get their cards, search keys and handles in one
+    INSERT each. A number given twice gets one card (made by its first mention). A known number on a
+    merged card, or a new number another request gave a card meanwhile, is resolved on its own by
+    do_resolve_identity. Raises ValidationFailed naming the first malformed number, changing nothing.
+    """
+    at = at or clock.now()
+    values = [normalize_identity(Kind.PHONE, phone.value) for phone in phones]
+    known = {i.value: i for i in Identity.objects.select_related("customer").filter(kind=Kind.PHONE, value__in=values)}
+    resolved: dict[str, Resolution] = {}
+    new: dict[str, PhoneIn] = {}
+    for value, phone in zip(values, phones, strict=True):
+        identity = known.get(value)
+        if value in resolved or value in new:
+            continue
+        if identity is None:
+            new[value] = phone
+        elif identity.customer.is_merged:
+            resolved[value] = do_resolve_identity(kind=Kind.PHONE, value=value, channel=phone.channel, at=at)
+        else:
+            if at - identity.last_seen_at > LAST_SEEN_RESOLUTION:
+                _touch_last_seen(identity, at)
+            resolved[value] = Resolution(identity.customer, identity, created_customer=False, created_identity=False)
+    if new:
+        resolved.update(_new_cards(new, at))
+    first: set[str] = set()
+    answers = []
+    for value in values:
+        resolution = resolved[value]
+        if value in first and resolution.created_customer:  # the card was made for the number's first mention
+            resolution = Resolution(resolution.customer, resolution.identity, False, False)
+        first.add(value)
+        answers.append(resolution)
+    return answers
+
+
+def _new_cards(new: dict[str, PhoneIn], at: dt.datetime) -> dict[str, Resolution]:
+    """Cards for numbers nobody has: all in one go, or (another request gave one of them a card since
+    they were read) each on its own."""
+    try:
+        with transaction.atomic():
+            cards = bulk.insert(
+                [
+                    Customer(
+                        first_name=first[:120],
+                        last_name=last[:120],
+                        created_source=phone.channel or Kind.PHONE,
+                        created_at=at,
+                        updated_at=at,
+                    )
+                    for phone in new.values()
+                    for first, last in [_split_name(phone.display_name)]
+                ]
+            )
+            tokens = [token for card in cards for token in search_tokens(card)]
+            if tokens:
+                bulk.insert(tokens)
+            identities = bulk.insert(
+                [
+                    Identity(
+                        customer=card,
+                        kind=Kind.PHONE,
+                        value=value,
+                        raw_value=phone.value[:255],
+                        display_name=phone.display_name[:200],
+                        first_seen_at=at,
+                        last_seen_at=at,
+                        channel=phone.channel,
+                    )
+                    for card, (value, phone) in zip(cards, new.items(), strict=True)
+                ]
+            )
+    except IntegrityError:
+        return {
+            value: do_resolve_identity(
+                kind=Kind.PHONE, value=value, channel=phone.channel, display_name=phone.display_name, at=at
+            )
+            for value, phone in new.items()
+        }
+    return {
+        identity.value: Resolution(card, identity, created_customer=True, created_identity=True)
+        for card, identity in zip(cards, identities, strict=True)
+    }
 
 
 @transaction.atomic
