@@ -255,7 +255,8 @@ def run(args: Any, variants: list[Any], stores: list[Any]) -> None:
         f"                 p50 {cuts[49] * 1000:6.1f}  p95 {cuts[94] * 1000:6.1f}  p99 {cuts[98] * 1000:6.1f} ms; "
         f"{len(errors)} errors\n"
         f"                 {queries} queries per order (a new customer, alone); {cpu}\n"
-        f"                 placed together: {batched / max(batches, 1):.1f} orders per batch on average ({batches:,} batches)"
+        f"                 placed together: {batched / max(batches, 1):.1f} orders per batch on average "
+        f"({batches:,} batches)"
     )
     for error in sorted(set(errors))[:5]:
         print(f"    error: {error}")
