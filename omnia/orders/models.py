@@ -374,6 +374,7 @@ class SatuOrder(models.Model):
         CANCELLED = "cancelled", _("Cancelled at Satu: out of stock")
         CANCEL_REFUSED = "cancel_refused", _("Out of stock; Satu refused the cancellation: cancel it in the cabinet")
         FAILED = "failed", _("Could not be imported")
+        DRAFT = "draft", _("A draft at Satu: imported once it is placed")
 
     account = models.ForeignKey(SatuAccount, on_delete=models.CASCADE, related_name="orders")
     satu_id = models.BigIntegerField(_("Satu order id"))

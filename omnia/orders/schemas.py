@@ -159,6 +159,7 @@ class OrderOut(Schema):
     customer_id: int | None
     lines: list[OrderLineOut]
     total: Decimal
+    delivery_price: Decimal = Field(description="The chosen delivery's price, included in the total")
     currency: str
     location: str | None = Field(description="Where it was sold or is handed out (pick-up, take-away)")
     fulfillment: FulfillmentOut
@@ -186,6 +187,7 @@ class OrderOut(Schema):
             "customer_id": o.customer_id,
             "lines": [OrderLineOut.of(line) for line in lines],
             "total": o.total,
+            "delivery_price": o.delivery_price,
             "currency": o.currency,
             "location": location,
             "fulfillment": FulfillmentOut(type=o.fulfillment, location=location, address=o.delivery_address or {}),

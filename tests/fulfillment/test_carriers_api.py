@@ -269,5 +269,6 @@ def test_choose_an_order_delivery(client: Client, token: str) -> None:
     assert chosen.json()["delivery_price"] == "1500.00"
     assert chosen.json()["total"] == "11500.00"
     assert chosen.json()["choice"]["carrier"] == "own"
-    assert call(client, "get", f"/orders/{order_id}", token).json()["total"] == "11500.00"
+    order = call(client, "get", f"/orders/{order_id}", token).json()
+    assert (order["total"], order["delivery_price"]) == ("11500.00", "1500.00")
     assert Order.objects.get(pk=order_id).delivery_price == Decimal(1500)

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 ORDER_KEYS = {"id", "number", "status", "source", "customer_id", "lines", "total", "currency"}  # the contract
 LIST_KEYS = ORDER_KEYS | {
     "external_id", "location", "fulfillment", "payments", "comment", "conversation_id", "possible_duplicate_of",
-    "placed_at", "shipments",
+    "placed_at", "shipments", "delivery_price",
 }  # fmt: skip
 DETAIL_KEYS = LIST_KEYS | {"history", "returns"}
 LINE_KEYS = {"sku", "quantity", "unit_price", "location"}

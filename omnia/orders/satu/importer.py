@@ -14,6 +14,10 @@ reserved). Satu answers 200 even when it does not apply a change: an order missi
 `processed_ids` is a refusal, recorded on the SatuOrder (a refused cancellation is its own outcome,
 for the owner to cancel it in the Satu cabinet).
 
+A draft (an order not yet placed at Satu) is recorded and read again by id every few minutes for a
+week: once it is placed (pending, or handled in the cabinet) it is imported like any new order, even
+though the cursor has long passed it.
+
 A payload with an unexpected shape, an unknown SKU or a pick-up without a store is logged, recorded
 (SatuOrder.error and the account's last_error) and skipped: the rest of the poll goes on, and the
 order is tried again every 15 minutes. A transient failure (5xx, 429, network) leaves the order for
@@ -63,6 +67,10 @@ def is_live(status: str) -> bool:
 
 
 CANCELED = "canceled"
+DRAFT = "draft"
+# A draft is read again this often (at most RETRY_BATCH per poll), for this long after Satu made it.
+DRAFT_RECHECK = dt.timedelta(minutes=5)
+FOLLOW_DRAFTS = dt.timedelta(days=7)
 # The first poll of an account reads the orders created this far back.
 LOOKBACK = dt.timedelta(days=2)
 # Orders cancelled at Satu are followed this long after they were placed here.
@@ -444,7 +452,13 @@ def handle_order(client: SatuClient, account: SatuAccount, incoming: SatuOrderIn
             link = None  # try the import again: the SKU or the pick-up store may be there now
         else:
             _record(link, outcome=Outcome.PLACED)  # placed here, Satu refused the acceptance: ask again
+    if link is not None and link.outcome == Outcome.DRAFT and link.order is None and incoming.status != DRAFT:
+        link = None  # the draft was placed at Satu (or dropped): as if seen for the first time
     if link is None:
+        if incoming.status == DRAFT:  # not an order yet: followed by _follow_drafts until it is one
+            made = incoming.created or clock.now()  # followed for FOLLOW_DRAFTS from when it was made (or seen)
+            _link(account, incoming.id, incoming.status, made, outcome=Outcome.DRAFT, order=None)
+            return True
         if not is_live(incoming.status):
             return True  # cancelled or over before we saw it: nothing to do
         try:
@@ -558,6 +572,7 @@ def poll_account(account: SatuAccount, *, now: dt.datetime | None = None) -> Pol
             if not handle_raw(client, account, listed[satu_id], result):
                 left.append(satu_id)
         _retry_failed(client, account, now, result, skip=set(listed))
+        _follow_drafts(client, account, now, result, skip=set(listed))
         _follow_cancelled(client, account, now, result)
     fields = ["last_polled_at", "last_error"]
     if read_to_the_end and listed:
@@ -596,6 +611,35 @@ def _retry_failed(
                 return  # Satu is not answering: the next poll tries
             SatuOrder.objects.filter(account=account, satu_id=satu_id).update(updated_at=clock.now())
             continue
+        handle_raw(client, account, resource, result)
+
+
+def _follow_drafts(
+    client: SatuClient, account: SatuAccount, now: dt.datetime, result: PollResult, *, skip: set[int]
+) -> None:
+    """Drafts seen this week and not read for DRAFT_RECHECK are read again: a placed one is imported."""
+    drafts = (
+        SatuOrder.objects.filter(
+            account=account,
+            outcome=Outcome.DRAFT,
+            status=DRAFT,
+            updated_at__lte=now - DRAFT_RECHECK,
+            created_on_satu__gte=now - FOLLOW_DRAFTS,
+        )
+        .exclude(satu_id__in=skip)
+        .order_by("updated_at")
+        .values_list("satu_id", flat=True)[:RETRY_BATCH]
+    )
+    for satu_id in drafts:
+        try:
+            resource = client.order(satu_id)
+        except SatuError as exc:
+            result.errors.append(f"draft {satu_id}: reading it again: {exc}")
+            if exc.transient:
+                return  # Satu is not answering: the next poll tries
+            SatuOrder.objects.filter(account=account, satu_id=satu_id).update(updated_at=clock.now())
+            continue
+        SatuOrder.objects.filter(account=account, satu_id=satu_id).update(updated_at=clock.now())
         handle_raw(client, account, resource, result)
 
 

@@ -377,8 +377,52 @@ def test_an_order_accepted_or_in_the_shops_own_status_at_satu_is_imported_withou
 
     assert (result.imported, result.accepted) == (2, 0)
     assert sorted(int(o.external_id) for o in Order.objects.all()) == [received, custom]
-    assert set(SatuOrder.objects.values_list("outcome", flat=True)) == {"accepted"}
+    assert sorted(SatuOrder.objects.values_list("outcome", flat=True)) == ["accepted", "accepted", "draft"]
     assert fake_satu.set_status_calls() == []
+
+
+def test_a_draft_placed_at_satu_after_the_cursor_passed_it_is_imported(
+    fake_satu: FakeSatu, account: SatuAccount, store: Location, garland: Any
+) -> None:
+    stock(garland, store, 5)
+    draft = fake_satu.add_order([("GIR-10", 2, 9980.0)], status="draft")
+    importer.poll_account(account)
+    newer = fake_satu.add_order([("GIR-10", 1, 4990.0)], phone="+77015550007")
+    importer.poll_account(account)  # the cursor is past the draft now
+    fake_satu.orders[draft]["status"] = "pending"  # the buyer completes it
+
+    soon = importer.poll_account(account)
+    SatuOrder.objects.filter(satu_id=draft).update(updated_at=ago(minutes=6))
+    later = importer.poll_account(account)
+
+    assert (account.last_id or 0) >= newer > draft
+    assert soon.imported == 0  # not read again at once
+    assert (later.imported, later.accepted) == (1, 1)
+    order = Order.objects.get(external_id=str(draft))
+    assert order.lines.get().quantity == 2
+    assert fake_satu.status_of(draft) == "received"
+    assert level(garland, store) == (5, 3)
+
+
+def test_a_draft_dropped_or_older_than_a_week_is_no_longer_read(
+    fake_satu: FakeSatu, account: SatuAccount, store: Location, garland: Any
+) -> None:
+    dropped = fake_satu.add_order([("GIR-10", 1, 4990.0)], status="draft")
+    old = fake_satu.add_order([("GIR-10", 1, 4990.0)], status="draft", phone="+77015550008")
+    importer.poll_account(account)
+    fake_satu.orders[dropped]["status"] = "canceled"
+    SatuOrder.objects.update(updated_at=ago(minutes=6))
+    SatuOrder.objects.filter(satu_id=old).update(created_on_satu=ago(days=8))
+    importer.poll_account(account)
+    reads = [r.path for r in fake_satu.requests if r.path.endswith((f"/orders/{dropped}", f"/orders/{old}"))]
+    SatuOrder.objects.update(updated_at=ago(minutes=6))
+
+    importer.poll_account(account)
+
+    assert reads == [f"/api/v1/orders/{dropped}"]  # read once more (and found dropped); the old one not at all
+    assert [r.path for r in fake_satu.requests if r.path.endswith((f"/orders/{dropped}", f"/orders/{old}"))] == reads
+    assert SatuOrder.objects.get(satu_id=dropped).status == "canceled"
+    assert not Order.objects.exists()
 
 
 def test_an_order_cancelled_at_satu_is_cancelled_here_and_its_stock_released(
