@@ -1,11 +1,13 @@
 """Order placement: orders/s and latency with 16 concurrent clients, each order 3 lines reserved.
 
     python bench/bench_orders.py [--clients 16] [--seconds 20] [--processes 1] [--database sqlite|postgresql]
+        [--customers N]
     scripts/with-postgres .venv/bin/python -u bench/bench_orders.py --database postgresql [--processes 2]
 
 Migrates a fresh database, loads 2,000 variants in stock at 5 stores (plenty of units), then N threads
 place pick-up orders of 3 random lines through orders.actions.check_place_order (a new customer by
-phone, every line reserved), each with its own Idempotency-Key, for --seconds; prints orders/s and the
+phone, or with --customers N one of N returning customers; every line reserved), each with its own
+Idempotency-Key, for --seconds; prints orders/s and the
 p50/p95/p99 latency, and checks afterwards that every level agrees with the ledger and every order's
 lines are reserved. Issue target: ≥ 500 orders/s with 16 clients on PostgreSQL.
 
@@ -42,6 +44,9 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--pg-url", default=os.environ.get("OMNIA_DATABASE_URL", ""))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--customers", type=int, default=0, help="buyers are N returning customers (default: every order a new one)"
+    )
     parser.add_argument("--processes", type=int, default=1, help="split the clients over N processes (workers)")
     args = parser.parse_args()
 
@@ -98,13 +103,13 @@ def load(n: int) -> tuple[list[Any], list[Any]]:
     return variants, stores
 
 
-def place_one(rng: random.Random, variants: list[Any], stores: list[Any], key: str) -> None:
+def place_one(rng: random.Random, variants: list[Any], stores: list[Any], key: str, customers: int = 0) -> None:
     from omnia.orders import actions
 
     lines = [actions.LineIn(v, rng.randint(1, 3)) for v in rng.sample(variants, 3)]
     actions.check_place_order(
         actor=None,
-        customer=actions.CustomerIn(phone=f"+7701{rng.randrange(10**7):07d}"),
+        customer=actions.CustomerIn(phone=f"+7701{rng.randrange(customers or 10**7):07d}"),
         source="web",
         lines=lines,
         fulfillment=actions.FulfillmentIn(type="pickup", location=rng.choice(stores)),
@@ -131,7 +136,7 @@ def clients(args: Any, variants: list[Any], stores: list[Any], numbers: range, s
             while time.time() < stop_at:
                 started = time.perf_counter()
                 try:
-                    place_one(rng, variants, stores, f"bench-{n}-{count}")
+                    place_one(rng, variants, stores, f"bench-{n}-{count}", args.customers)
                 except Exception as exc:  # a failure under load is a finding: count and show it
                     with lock:
                         errors.append(repr(exc))

@@ -472,9 +472,15 @@ def _place(asks: Sequence[_Ask], *, alone: bool) -> list[Order]:
     for ask in asks:
         per_order.append(lines[start : start + len(ask.needs)])
         start += len(ask.needs)
-    for order, ask, (person, new_card) in zip(orders, asks, people, strict=True):
+    for order in orders:
         order.number = f"O-{order.pk:06d}"
-        order.possible_duplicate_of = None if new_card or person is None else _duplicate_of(order, ask.needs)
+    _flag_duplicates(
+        [
+            (order, ask.needs)
+            for order, ask, (person, new_card) in zip(orders, asks, people, strict=True)
+            if person is not None and not new_card
+        ]
+    )
     _number(orders)
     records = [
         customers_actions.OrderRecord(
@@ -560,7 +566,7 @@ def _number(orders: Sequence[Order]) -> None:
     quote = connection.ops.quote_name
     column = quote("id")
     numbers = " ".join("WHEN %s THEN %s" for _ in orders)
-    duplicates = [order for order in orders if order.possible_duplicate_of is not None]
+    duplicates = [order for order in orders if order.possible_duplicate_of_id is not None]
     repeat = ""
     if duplicates:
         cases = " ".join("WHEN %s THEN %s" for _ in duplicates)
@@ -679,20 +685,39 @@ def _reserve_line(
     raise OutOfStock(f"{need.variant.sku}: not enough available.", field=f"lines[{need.index}].quantity")
 
 
-def _duplicate_of(order: Order, needs: Sequence[Need]) -> Order | None:
-    wanted = sorted((need.variant.pk, need.quantity) for need in needs)
-    recent = (
-        Order.objects.filter(customer=order.customer, placed_at__gte=order.placed_at - DUPLICATE_WINDOW)
-        .exclude(pk=order.pk)
-        .exclude(source=order.source)
+def _flag_duplicates(placed: Sequence[tuple[Order, Sequence[Need]]]) -> None:
+    """Flag each order that repeats one its customer placed shortly before (DUPLICATE_WINDOW) through
+    another channel, with the same lines: one read of these customers' recent orders and one of their
+    lines, for all of them (the orders placed together with it count as before it when their id is lower)."""
+    if not placed:
+        return
+    since = min(order.placed_at for order, _ in placed) - DUPLICATE_WINDOW
+    customers = {order.customer_id for order, _ in placed}
+    recent = list(
+        Order.objects.filter(customer_id__in=customers, placed_at__gte=since)
         .exclude(status=Order.Status.CANCELLED)
-        .prefetch_related("lines")
-        .order_by("-placed_at")
+        .order_by("-placed_at", "-pk")
+        .values_list("pk", "customer_id", "source", "placed_at")[: 20 * len(customers) + len(placed)]
     )
-    for other in recent[:20]:
-        if sorted((line.variant_id, line.quantity) for line in other.lines.all()) == wanted:
-            return other
-    return None
+    lines: dict[int, list[tuple[int, int]]] = {}
+    for order_id, variant_id, quantity in OrderLine.objects.filter(order_id__in=[row[0] for row in recent]).values_list(
+        "order_id", "variant_id", "quantity"
+    ):
+        lines.setdefault(order_id, []).append((variant_id, quantity))
+    for order, needs in placed:
+        wanted = sorted((need.variant.pk, need.quantity) for need in needs)
+        order.possible_duplicate_of_id = next(
+            (
+                pk
+                for pk, customer_id, source, placed_at in recent
+                if customer_id == order.customer_id
+                and pk < order.pk
+                and source != order.source
+                and placed_at >= order.placed_at - DUPLICATE_WINDOW
+                and sorted(lines.get(pk, [])) == wanted
+            ),
+            None,
+        )
 
 
 # Orders asked for at the same moment in this process are placed together: one batch at a time (two
