@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from omnia.core.events import subscribe
-from omnia.orders.events import OrderPaid, OrderPlaced, OrderReturned, OrderStatusChanged
-from omnia.orders.models import Order, StatusChange
+from omnia.orders.events import OrderPaid, OrderPlaced, OrderReturned, OrderStatusChanged, ShipmentMoved
+from omnia.orders.models import Order, ShipmentChange, StatusChange
 from omnia.webhooks import actions, payloads
 from omnia.webhooks.events import DeliveriesQueued
 from omnia.webhooks.models import EventType
@@ -94,6 +94,29 @@ def _on_returned(event: OrderReturned) -> None:
     )
 
 
+def _moved(event: ShipmentMoved) -> dict[str, Any] | None:
+    data = _order(event.order_id, old_status=event.old, new_status=event.new)
+    if data is not None:
+        data["shipment"] = next((s for s in data["order"]["shipments"] if s["id"] == event.shipment_id), None)
+    return data
+
+
+def _on_shipment_moved(event: ShipmentMoved) -> None:
+    """One location's part of the order moved on (picked, shipped, delivered…), whether or not the
+    order as a whole moved with it: a split order's integrations see each part."""
+    change = (
+        ShipmentChange.objects.filter(shipment_id=event.shipment_id, old=event.old, new=event.new)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    actions.do_enqueue_event(
+        event_type=EventType.ORDER_SHIPMENT_MOVED,
+        key=f"order.shipment_moved:{change if change is not None else f'{event.shipment_id}:{event.new}'}",
+        data=lambda: _moved(event),
+    )
+
+
 def _on_queued(event: DeliveriesQueued) -> None:
     for delivery_id in event.delivery_ids:
         send_delivery.enqueue(delivery_id)
@@ -104,4 +127,5 @@ def register() -> None:
     subscribe(OrderStatusChanged, _on_status_changed)
     subscribe(OrderPaid, _on_paid)
     subscribe(OrderReturned, _on_returned)
+    subscribe(ShipmentMoved, _on_shipment_moved)
     subscribe(DeliveriesQueued, _on_queued)

@@ -22,6 +22,7 @@ class EventType(models.TextChoices):
     ORDER_CANCELLED = "order.cancelled", _("Order cancelled")
     ORDER_PAID = "order.paid", _("Order paid in full")
     ORDER_RETURNED = "order.returned", _("Order items returned")
+    ORDER_SHIPMENT_MOVED = "order.shipment_moved", _("Order shipment moved")
 
 
 PING = "ping"  # the test event: sent on request to one endpoint, never subscribed to

@@ -216,4 +216,11 @@ def test_without_a_token_401(client: Client) -> None:
 
 def test_event_types_are_listed(client: Client, token: str) -> None:
     types = [t["type"] for t in call(client, "get", "/webhooks/event-types", token).json()]
-    assert types == ["order.created", "order.status_changed", "order.cancelled", "order.paid", "order.returned"]
+    assert types == [
+        "order.created",
+        "order.status_changed",
+        "order.cancelled",
+        "order.paid",
+        "order.returned",
+        "order.shipment_moved",
+    ]

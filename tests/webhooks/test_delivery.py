@@ -20,8 +20,8 @@ from django_tasks_db.models import DBTaskResult
 from omnia.core import clock
 from omnia.core.events import publish_on_commit
 from omnia.orders import actions as orders_actions
-from omnia.orders import actions_payments, actions_returns
-from omnia.orders.events import OrderPlaced, OrderStatusChanged
+from omnia.orders import actions_payments, actions_returns, actions_shipments
+from omnia.orders.events import OrderPlaced, OrderStatusChanged, ShipmentMoved
 from omnia.orders.models import Order, Payment
 from omnia.webhooks import actions, sending, signing, tasks
 from omnia.webhooks.models import Delivery, Endpoint, EventType
@@ -121,6 +121,27 @@ def test_cancelling_delivers_status_changed_and_cancelled_with_the_reason(
     assert set(by_type) == {"order.status_changed", "order.cancelled"}
     assert by_type["order.cancelled"]["data"]["reason"] == "changed her mind"
     assert by_type["order.cancelled"]["id"] != by_type["order.status_changed"]["id"]
+
+
+def test_a_shipment_moved_by_hand_delivers_shipment_moved_with_the_part(
+    receiver: Receiver, shop: Callable[..., Order], django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    subscribe(receiver, EventType.ORDER_SHIPMENT_MOVED)
+    order = shop(django_capture_on_commit_callbacks)
+    shipment = order.shipments.get()
+    orders_actions.check_transition(actor=None, order=order, to=Order.Status.CONFIRMED)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        actions_shipments.check_move_shipment(actor=None, shipment=shipment, to="picking")
+    with django_capture_on_commit_callbacks(execute=True):  # the same fact handled again: no second event
+        publish_on_commit(ShipmentMoved(shipment_id=shipment.pk, order_id=order.pk, old="pending", new="picking"))
+    run_queued_sends()
+
+    assert [r.json["type"] for r in receiver.valid()] == ["order.shipment_moved"]
+    data = receiver.received[0].json["data"]
+    assert (data["old_status"], data["new_status"]) == ("pending", "picking")
+    assert data["shipment"] == {"id": shipment.pk, "location": "mega", "status": "picking", "lines": ["GIR-10"]}
+    assert data["order"]["shipments"] == [data["shipment"]]
 
 
 def test_paying_in_full_delivers_order_paid(
