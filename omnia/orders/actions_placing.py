@@ -17,6 +17,7 @@ placed alone, in that transaction.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import uuid
@@ -88,6 +89,9 @@ class PaymentIn:
 class Placed:
     order: Order
     created: bool
+    # A new order as just written (a copy of `order` holding its lines, payments, shipments and history),
+    # for an answer that needs no second read; None for a repeat.
+    written: Order | None = None
 
 
 # --- sourcing ------------------------------------------------------------------------------------------
@@ -314,8 +318,8 @@ def _place_alone(ask: _Ask) -> Placed:
     for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                (order,) = _place([ask], alone=True)
-            return Placed(order, created=True)
+                (placed,) = _place([ask], alone=True)
+            return placed
         except IntegrityError:
             found = _existing(source=ask.source, external_id=ask.external_id, idempotency_key=ask.key)
             if found is None:
@@ -356,8 +360,7 @@ def _place_together(asks: Sequence[_Ask]) -> list[Placed]:
         orders = iter(_place(fresh, alone=False) if fresh else [])
     repeats = Order.objects.in_bulk(set(found.values())) if found else {}
     return [
-        Placed(repeats[found[index]], created=False) if index in found else Placed(next(orders), created=True)
-        for index in range(len(asks))
+        Placed(repeats[found[index]], created=False) if index in found else next(orders) for index in range(len(asks))
     ]
 
 
@@ -391,7 +394,7 @@ def _existing_many(asks: Sequence[_Ask]) -> dict[int, int]:
     return found
 
 
-def _place(asks: Sequence[_Ask], *, alone: bool) -> list[Order]:
+def _place(asks: Sequence[_Ask], *, alone: bool) -> list[Placed]:
     """Store the orders asked for, in the open transaction: each order, its payment, its history, its
     customer's timeline, its lines reserved, its shipments; a statement serves all of them at each step.
     Stock is reserved last: from the stock UPDATE to the commit the stock rows stay locked, so nothing
@@ -447,7 +450,7 @@ def _place(asks: Sequence[_Ask], *, alone: bool) -> list[Order]:
     ]
     if payments:
         bulk.insert(payments)
-    bulk.insert(
+    history = bulk.insert(
         [
             StatusChange(
                 order=order,
@@ -492,16 +495,39 @@ def _place(asks: Sequence[_Ask], *, alone: bool) -> list[Order]:
     if records:
         customers_actions.do_record_orders(records)
     _reserve(asks, per_order, [person for person, _ in people], alone=alone)
-    bulk.insert(
+    locations = {line.location_id: line.location for line in lines}
+    shipments = bulk.insert(
         [  # one per sourcing location, each picked and shipped on its own
-            Shipment(order=order, location_id=where, created_at=now, updated_at=now)
+            Shipment(order=order, location=locations[where], created_at=now, updated_at=now)
             for order, placed in zip(orders, per_order, strict=True)
             for where in sorted({line.location_id for line in placed if line.location_id is not None})
         ]
     )
     for order in orders:
         publish_on_commit(OrderPlaced(order_id=order.pk, source=order.source, customer_id=order.customer_id))
-    return orders
+    return [
+        Placed(
+            order,
+            created=True,
+            written=_written(
+                order,
+                lines=placed,
+                payments=[payment for payment in payments if payment.order_id == order.pk],
+                shipments=[shipment for shipment in shipments if shipment.order_id == order.pk],
+                history=[change for change in history if change.order_id == order.pk],
+            ),
+        )
+        for order, placed in zip(orders, per_order, strict=True)
+    ]
+
+
+def _written(order: Order, **related: list[Any]) -> Order:
+    """A copy of the order holding the rows just written with it, as a read with their prefetch would
+    (`order.lines.all()` and the rest answer from them): the answer to a new order needs no second read.
+    A copy, so that the order a caller goes on changing reads its relations afresh."""
+    written = copy.copy(order)
+    written._prefetched_objects_cache = {**related, "returns": []}  # type: ignore[attr-defined]
+    return written
 
 
 def _customers(asks: Sequence[_Ask], at: dt.datetime) -> list[tuple[Customer | None, bool]]:
@@ -642,7 +668,7 @@ def _reserve(
             for need, line in zip(ask.needs, placed, strict=True)
         ]
     for line, reservation in zip(every, reservations, strict=True):
-        line.location_id, line.reservation = reservation.location_id, reservation
+        line.location, line.reservation = reservation.location, reservation
     _link(every)
 
 

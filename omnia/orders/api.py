@@ -113,6 +113,8 @@ def place_order(
         conversation=conversation,
         comment=payload.comment,
     )  # fmt: skip
+    if placed.written is not None:  # new: answered from what was just written, without reading it back
+        return Status(201, OrderDetailOut.of(placed.written))
     return Status(201 if placed.created else 200, _detail(placed.order.pk))
 
 

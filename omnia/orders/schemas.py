@@ -12,6 +12,14 @@ from omnia.orders.models import Order, OrderLine, Payment, Return, Shipment, Sta
 # --- input ---------------------------------------------------------------------------------------------
 
 
+CENT = Decimal("0.01")
+
+
+def money(amount: Decimal) -> Decimal:
+    """An amount as the database keeps it (two decimal places), whether read back or just computed."""
+    return Decimal(amount).quantize(CENT)
+
+
 class CustomerRefIn(Schema):
     """An existing card by `id`, or a person by `phone` (found or created; `name` and `email` added)."""
 
@@ -108,7 +116,7 @@ class OrderLineOut(Schema):
         return OrderLineOut(
             sku=line.variant.sku,
             quantity=line.quantity,
-            unit_price=line.unit_price,
+            unit_price=money(line.unit_price),
             location=line.location.code if line.location else None,
         )
 
@@ -146,7 +154,12 @@ class PaymentOut(Schema):
     @staticmethod
     def of(p: Payment) -> PaymentOut:
         return PaymentOut(
-            id=p.pk, method=p.method, amount=p.amount, status=p.status, reference=p.reference, created_at=p.created_at
+            id=p.pk,
+            method=p.method,
+            amount=money(p.amount),
+            status=p.status,
+            reference=p.reference,
+            created_at=p.created_at,
         )
 
 
@@ -186,8 +199,8 @@ class OrderOut(Schema):
             "external_id": o.external_id,
             "customer_id": o.customer_id,
             "lines": [OrderLineOut.of(line) for line in lines],
-            "total": o.total,
-            "delivery_price": o.delivery_price,
+            "total": money(o.total),
+            "delivery_price": money(o.delivery_price),
             "currency": o.currency,
             "location": location,
             "fulfillment": FulfillmentOut(type=o.fulfillment, location=location, address=o.delivery_address or {}),

@@ -91,6 +91,30 @@ def place(client: Client, token: str, key: str | None = None, **change: Any) -> 
 # --- placing ------------------------------------------------------------------------------------------------
 
 
+def test_the_answer_to_a_new_order_is_what_reading_it_answers(
+    client: Client, token: str, variant: Variant, store: Location
+) -> None:
+    other = make_variant(sku="GIR-20", price="1990.50")
+    warehouse = make_location(code="wh", city="Астана", kind=Location.Kind.WAREHOUSE, ships=True, sells=False)
+    stock(variant, store, 5)
+    stock(other, warehouse, 5)  # not at the pick-up store: a second shipment from the warehouse
+
+    placed = place(
+        client,
+        token,
+        key="site-2",
+        lines=[{"sku": "GIR-10", "quantity": 2}, {"sku": "gir-20", "quantity": 1}],
+        payment={"method": "card_online", "amount": "5000"},
+        comment="  позвонить заранее ",
+    )
+    read = call(client, "get", f"/orders/{placed.json()['id']}", token)
+
+    assert placed.status_code == 201, placed.content
+    assert placed.json() == read.json()  # answered without reading it back, the same to the last digit
+    assert [s["location"] for s in placed.json()["shipments"]] == ["mega", "wh"]
+    assert placed.json()["payments"][0]["amount"] == "5000.00"
+
+
 def test_placing_answers_the_contract(client: Client, token: str, variant: Variant, store: Location) -> None:
     stock(variant, store, 5)
 
