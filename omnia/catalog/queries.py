@@ -99,10 +99,12 @@ def get_variant_by_sku(sku: str, *, field: str = "sku") -> Variant:
     return variant
 
 
-def find_variants_by_sku(skus: Iterable[str]) -> dict[str, Variant]:
-    """{sku as asked: variant} for the SKUs that exist: exact match, then ignoring case (two queries)."""
+def find_variants_by_sku(skus: Iterable[str], *, related: bool = True) -> dict[str, Variant]:
+    """{sku as asked: variant} for the SKUs that exist: exact match, then ignoring case (two queries).
+    `related=False`: the variants alone, without their product, barcodes and channel prices (placing an
+    order or moving stock needs none of them)."""
     wanted = {str(s or "").strip() for s in skus} - {""}
-    qs = _variants().select_related("product")
+    qs = _variants().select_related("product") if related else Variant.objects.order_by("sku")
     found: dict[str, Variant] = {v.sku: v for v in qs.filter(sku__in=wanted)}
     missing = {sku.lower(): sku for sku in wanted - set(found)}
     if missing:

@@ -60,7 +60,7 @@ router = Router(tags=["stock"])
 
 def _lines(lines: Sequence[LineIn], *, field: str = "lines") -> list[actions.Line]:
     """Document lines with their variants; SKU_NOT_FOUND names the line (lines[2].sku)."""
-    found = catalog_queries.find_variants_by_sku(line.sku for line in lines)
+    found = catalog_queries.find_variants_by_sku((line.sku for line in lines), related=False)
     resolved = []
     for index, line in enumerate(lines):
         variant = found.get(line.sku.strip()) or catalog_queries.get_variant_by_sku(

@@ -43,7 +43,7 @@ router = Router(tags=["orders"])
 
 def _variants(lines: Sequence[OrderLineIn], *, field: str = "lines") -> list[Variant]:
     """The variant of each line, in order; SKU_NOT_FOUND names the line (lines[2].sku)."""
-    found = catalog_queries.find_variants_by_sku(line.sku for line in lines)
+    found = catalog_queries.find_variants_by_sku((line.sku for line in lines), related=False)
     return [
         found.get(line.sku.strip()) or catalog_queries.get_variant_by_sku(line.sku, field=f"{field}[{index}].sku")
         for index, line in enumerate(lines)
