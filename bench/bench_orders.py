@@ -1,8 +1,10 @@
 """Order placement: orders/s and latency with 16 concurrent clients, each order 3 lines reserved.
 
-    python bench/bench_orders.py [--clients 16] [--seconds 20] [--processes 1] [--database sqlite|postgresql]
+    python bench/bench_orders.py [--clients 16] [--seconds 20] [--processes 2] [--database auto|sqlite|postgresql]
         [--customers N]
-    scripts/with-postgres .venv/bin/python -u bench/bench_orders.py --database postgresql [--processes 2]
+
+By default it runs on PostgreSQL: inside scripts/with-postgres (OMNIA_DATABASE_URL set) on that one, else
+it starts itself again through scripts/with-postgres (a throwaway cluster, removed afterwards).
 
 Migrates a fresh database, loads 2,000 variants in stock at 5 stores (plenty of units), then N threads
 place pick-up orders of 3 random lines through orders.actions.check_place_order (a new customer by
@@ -41,14 +43,25 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--variants", type=int, default=2000)
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--database",
+        choices=("auto", "sqlite", "postgresql"),
+        default="auto",
+        help="auto (the default): PostgreSQL, a throwaway one through scripts/with-postgres when no --pg-url",
+    )
     parser.add_argument("--pg-url", default=os.environ.get("OMNIA_DATABASE_URL", ""))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--customers", type=int, default=0, help="buyers are N returning customers (default: every order a new one)"
     )
-    parser.add_argument("--processes", type=int, default=1, help="split the clients over N processes (workers)")
+    parser.add_argument("--processes", type=int, default=2, help="split the clients over N processes (workers)")
     args = parser.parse_args()
+    if args.database == "auto":
+        if not args.pg_url.startswith("postgresql://"):
+            with_postgres = Path(__file__).resolve().parent.parent / "scripts" / "with-postgres"
+            # The issue's figure is PostgreSQL's: run again against a throwaway cluster (make bench does this).
+            os.execv(with_postgres, [str(with_postgres), sys.executable, *sys.argv, "--database", "postgresql"])  # noqa: S606
+        args.database = "postgresql"
 
     with tempfile.TemporaryDirectory(prefix="omnia-bench-orders-") as data_dir:
         os.environ["OMNIA_DATA_DIR"] = data_dir
