@@ -38,7 +38,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from omnia.catalog import queries as catalog_queries
 from omnia.core import clock
@@ -591,56 +591,39 @@ def _retry_failed(
     client: SatuClient, account: SatuAccount, now: dt.datetime, result: PollResult, *, skip: set[int]
 ) -> None:
     """Orders that failed a while ago and are still live at Satu are read again and retried."""
-    stale = (
-        SatuOrder.objects.filter(
-            account=account,
-            outcome=Outcome.FAILED,
-            updated_at__lte=now - RETRY_FAILED_AFTER,
-        )
-        .filter(Q(status__in=LIVE_STATUSES) | Q(status__startswith=CUSTOM_PREFIX))
-        .exclude(satu_id__in=skip)
-        .order_by("updated_at")
-        .values_list("satu_id", flat=True)[:RETRY_BATCH]
-    )
-    for satu_id in stale:
-        try:
-            resource = client.order(satu_id)
-        except SatuError as exc:
-            result.errors.append(f"order {satu_id}: reading it again: {exc}")
-            if exc.transient:
-                return  # Satu is not answering: the next poll tries
-            SatuOrder.objects.filter(account=account, satu_id=satu_id).update(updated_at=clock.now())
-            continue
-        handle_raw(client, account, resource, result)
+    failed = SatuOrder.objects.filter(
+        account=account, outcome=Outcome.FAILED, updated_at__lte=now - RETRY_FAILED_AFTER
+    ).filter(Q(status__in=LIVE_STATUSES) | Q(status__startswith=CUSTOM_PREFIX))
+    _read_again(client, account, failed.exclude(satu_id__in=skip), result)
 
 
 def _follow_drafts(
     client: SatuClient, account: SatuAccount, now: dt.datetime, result: PollResult, *, skip: set[int]
 ) -> None:
     """Drafts seen this week and not read for DRAFT_RECHECK are read again: a placed one is imported."""
-    drafts = (
-        SatuOrder.objects.filter(
-            account=account,
-            outcome=Outcome.DRAFT,
-            status=DRAFT,
-            updated_at__lte=now - DRAFT_RECHECK,
-            created_on_satu__gte=now - FOLLOW_DRAFTS,
-        )
-        .exclude(satu_id__in=skip)
-        .order_by("updated_at")
-        .values_list("satu_id", flat=True)[:RETRY_BATCH]
+    drafts = SatuOrder.objects.filter(
+        account=account,
+        outcome=Outcome.DRAFT,
+        status=DRAFT,
+        updated_at__lte=now - DRAFT_RECHECK,
+        created_on_satu__gte=now - FOLLOW_DRAFTS,
     )
-    for satu_id in drafts:
+    _read_again(client, account, drafts.exclude(satu_id__in=skip), result)
+
+
+def _read_again(client: SatuClient, account: SatuAccount, links: QuerySet[SatuOrder], result: PollResult) -> None:
+    """Read these recorded orders again by id, the longest unread first (RETRY_BATCH at most), and bring
+    each as far as it goes; each is marked read. Satu not answering ends the round: the next poll goes on."""
+    for satu_id in links.order_by("updated_at").values_list("satu_id", flat=True)[:RETRY_BATCH]:
         try:
             resource = client.order(satu_id)
         except SatuError as exc:
-            result.errors.append(f"draft {satu_id}: reading it again: {exc}")
+            result.errors.append(f"order {satu_id}: reading it again: {exc}")
             if exc.transient:
-                return  # Satu is not answering: the next poll tries
-            SatuOrder.objects.filter(account=account, satu_id=satu_id).update(updated_at=clock.now())
-            continue
+                return
+        else:
+            handle_raw(client, account, resource, result)
         SatuOrder.objects.filter(account=account, satu_id=satu_id).update(updated_at=clock.now())
-        handle_raw(client, account, resource, result)
 
 
 def _follow_cancelled(client: SatuClient, account: SatuAccount, now: dt.datetime, result: PollResult) -> None:
