@@ -514,10 +514,3 @@ def narrowed(result: Quote, *, fulfillment: str, location_id: int | None = None)
         )
         return replace(result, options=[], reason=reason)
     return replace(result, options=_ranked(kept))
-    kept = [o for o in result.options if o.kind != Kind.STORE_PICKUP]
-    if not kept and result.reason is None:
-        reason = Reason(
-            "city_not_served", gettext("No carrier delivers to %(city)s.") % {"city": result.city}, field="city"
-        )
-        return replace(result, options=[], reason=reason)
-    return replace(result, options=_ranked(kept))

@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 
 from omnia.catalog.models import ChannelPrice
@@ -484,7 +484,15 @@ def _place(asks: Sequence[_Ask], *, alone: bool) -> list[Placed]:
             if person is not None and not new_card
         ]
     )
-    _number(orders)
+    bulk.update(  # the numbers (from the ids), and the orders they may repeat
+        Order,
+        {
+            "number": {order.pk: order.number for order in orders},
+            "possible_duplicate_of": {
+                order.pk: order.possible_duplicate_of_id for order in orders if order.possible_duplicate_of_id
+            },
+        },
+    )
     records = [
         customers_actions.OrderRecord(
             order.customer, order, order.number, order.total, order.currency, order.source, now, ask.actor
@@ -586,30 +594,6 @@ def _prices(asks: Sequence[_Ask], at: dt.datetime) -> list[dict[int, Decimal]]:
     ]
 
 
-def _number(orders: Sequence[Order]) -> None:
-    """Store each order's number (and the order it may repeat): one UPDATE, written as SQL (bulk_update
-    spends more CPU composing the CASE statement than the database spends running it)."""
-    quote = connection.ops.quote_name
-    column = quote("id")
-    numbers = " ".join("WHEN %s THEN %s" for _ in orders)
-    duplicates = [order for order in orders if order.possible_duplicate_of_id is not None]
-    repeat = ""
-    if duplicates:
-        cases = " ".join("WHEN %s THEN %s" for _ in duplicates)
-        repeats = quote("possible_duplicate_of_id")
-        repeat = f", {repeats} = CASE {column} {cases} ELSE {repeats} END"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(Order._meta.db_table)} SET {quote('number')} = CASE {column} {numbers} END"  # noqa: S608
-            f"{repeat} WHERE {column} IN ({', '.join('%s' for _ in orders)})",  # only names and placeholders
-            [
-                *(value for order in orders for value in (order.pk, order.number)),
-                *(value for order in duplicates for value in (order.pk, order.possible_duplicate_of_id)),
-                *(order.pk for order in orders),
-            ],
-        )
-
-
 def _sellable(location: Location | None) -> bool:
     return location is not None and location.is_active and (location.ships or location.sells)
 
@@ -669,26 +653,13 @@ def _reserve(
         ]
     for line, reservation in zip(every, reservations, strict=True):
         line.location, line.reservation = reservation.location, reservation
-    _link(every)
-
-
-def _link(lines: list[OrderLine]) -> None:
-    """Store each line's location and reservation: one UPDATE, written as SQL (bulk_update spends ≈1 ms of
-    CPU composing this CASE statement for three lines, on every order placed)."""
-    quote = connection.ops.quote_name
-    cases = " ".join("WHEN %s THEN %s" for _ in lines)
-    column = quote("id")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(OrderLine._meta.db_table)} SET {quote('location_id')} = CASE {column} {cases} END, "  # noqa: S608
-            f"{quote('reservation_id')} = CASE {column} {cases} END "
-            f"WHERE {column} IN ({', '.join('%s' for _ in lines)})",  # only names and placeholders
-            [
-                *(value for line in lines for value in (line.pk, line.location_id)),
-                *(value for line in lines for value in (line.pk, line.reservation_id)),
-                *(line.pk for line in lines),
-            ],
-        )
+    bulk.update(
+        OrderLine,
+        {
+            "location": {line.pk: line.location_id for line in every},
+            "reservation": {line.pk: line.reservation_id for line in every},
+        },
+    )
 
 
 def _reserve_line(
