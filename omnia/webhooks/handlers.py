@@ -45,19 +45,15 @@ def _cancelled(order_id: int) -> dict[str, Any] | None:
     return data
 
 
-def _change_id(event: OrderStatusChanged) -> int | str:
-    """The history row of this change (the durable fact the event ids derive from)."""
-    change = (
-        StatusChange.objects.filter(order_id=event.order_id, old=event.old, new=event.new)
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
-    )
-    return change if change is not None else f"{event.order_id}:{event.old}:{event.new}"
+def _change_id(history: type[StatusChange | ShipmentChange], owner: dict[str, int], old: str, new: str) -> int | str:
+    """The latest history row of this move (the durable fact the event ids derive from): a status change
+    of the order, or a move of one of its shipments (`owner`: {"order_id": …} or {"shipment_id": …})."""
+    change = history.objects.filter(**owner, old=old, new=new).order_by("-id").values_list("id", flat=True).first()
+    return change if change is not None else f"{next(iter(owner.values()))}:{old}:{new}"
 
 
 def _on_status_changed(event: OrderStatusChanged) -> None:
-    change = _change_id(event)
+    change = _change_id(StatusChange, {"order_id": event.order_id}, event.old, event.new)
     actions.do_enqueue_event(
         event_type=EventType.ORDER_STATUS_CHANGED,
         key=f"order.status_changed:{change}",
@@ -104,15 +100,10 @@ def _moved(event: ShipmentMoved) -> dict[str, Any] | None:
 def _on_shipment_moved(event: ShipmentMoved) -> None:
     """One location's part of the order moved on (picked, shipped, delivered…), whether or not the
     order as a whole moved with it: a split order's integrations see each part."""
-    change = (
-        ShipmentChange.objects.filter(shipment_id=event.shipment_id, old=event.old, new=event.new)
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
-    )
+    change = _change_id(ShipmentChange, {"shipment_id": event.shipment_id}, event.old, event.new)
     actions.do_enqueue_event(
         event_type=EventType.ORDER_SHIPMENT_MOVED,
-        key=f"order.shipment_moved:{change if change is not None else f'{event.shipment_id}:{event.new}'}",
+        key=f"order.shipment_moved:{change}",
         data=lambda: _moved(event),
     )
 
