@@ -24,25 +24,17 @@ import argparse
 import datetime as dt
 import os
 import random
-import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
+
+from common import fresh_database, percentiles
 
 CITIES = ["Алматы", "Астана", "Шымкент", "Караганда", "Актобе", "Павлодар", "Атырау", "Костанай"]
 ELSEWHERE = ["Актау", "Тараз", "Уральск", "Семей", "Кокшетау", "Талдыкорган", "Кызылорда", "Петропавловск"]
 LOCATIONS = 50
 VARIANTS = 5000
-
-
-def percentiles(samples: list[float]) -> str:
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    ms = [x * 1000 for x in (cuts[49], cuts[94], cuts[98], max(samples))]
-    return "p50 {:6.2f}  p95 {:6.2f}  p99 {:6.2f}  max {:7.2f} ms".format(*ms)
 
 
 def timed(name: str, calls: list[Callable[[], Any]]) -> list[float]:
@@ -147,24 +139,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="omnia-bench-delivery-") as data_dir:
-        os.environ["OMNIA_DATA_DIR"] = data_dir
-        if args.database == "postgresql":
-            if not args.pg_url.startswith("postgresql://"):
-                raise SystemExit("--database postgresql needs --pg-url postgresql://… (or scripts/with-postgres)")
-            os.environ["OMNIA_DATABASE_URL"] = args.pg_url
-        else:
-            os.environ.pop("OMNIA_DATABASE_URL", None)
-        os.environ["DJANGO_SETTINGS_MODULE"] = "omnia.settings"
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-        import django
-
-        django.setup()
-        from django.core.management import call_command
+    with fresh_database(args.database, args.pg_url, prefix="omnia-bench-delivery-"):
         from django.db import connection, connections
 
-        call_command("migrate", verbosity=0)
         rng = random.Random(args.seed)
         started = time.perf_counter()
         variants, _ = load(rng)

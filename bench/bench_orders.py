@@ -31,11 +31,12 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from common import fresh_database
 
 
 def main() -> None:
@@ -63,24 +64,9 @@ def main() -> None:
             os.execv(with_postgres, [str(with_postgres), sys.executable, *sys.argv, "--database", "postgresql"])  # noqa: S606
         args.database = "postgresql"
 
-    with tempfile.TemporaryDirectory(prefix="omnia-bench-orders-") as data_dir:
-        os.environ["OMNIA_DATA_DIR"] = data_dir
-        if args.database == "postgresql":
-            if not args.pg_url.startswith("postgresql://"):
-                raise SystemExit("--database postgresql needs --pg-url postgresql://… (or scripts/with-postgres)")
-            os.environ["OMNIA_DATABASE_URL"] = args.pg_url
-        else:
-            os.environ.pop("OMNIA_DATABASE_URL", None)
-        os.environ["DJANGO_SETTINGS_MODULE"] = "omnia.settings"
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-        import django
-
-        django.setup()
-        from django.core.management import call_command
+    with fresh_database(args.database, args.pg_url, prefix="omnia-bench-orders-"):
         from django.db import connection, connections
 
-        call_command("migrate", verbosity=0)
         variants, stores = load(args.variants)
         print(
             f"{connection.vendor}: {len(variants):,} variants in stock at {len(stores)} stores; "

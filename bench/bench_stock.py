@@ -24,13 +24,12 @@ import datetime as dt
 import os
 import random
 import statistics
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
+
+from common import fresh_database, percentiles
 
 BATCH = 20_000
 LOCATIONS = 50
@@ -49,12 +48,6 @@ WORDS = (
     "Коврик",
 )
 COLOURS = ("белый", "красный", "серый", "синий", "зелёный", "бежевый", "чёрный", "золотой")
-
-
-def percentiles(samples: list[float]) -> str:
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    ms = [x * 1000 for x in (cuts[49], cuts[94], cuts[98], max(samples))]
-    return "p50 {:6.2f}  p95 {:6.2f}  p99 {:6.2f}  max {:7.2f} ms".format(*ms)
 
 
 def timed(name: str, calls: list[Callable[[], Any]], target_ms: float | None = None) -> None:
@@ -84,24 +77,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="omnia-bench-stock-") as data_dir:
-        os.environ["OMNIA_DATA_DIR"] = data_dir
-        if args.database == "postgresql":
-            if not args.pg_url.startswith("postgresql://"):
-                raise SystemExit("--database postgresql needs --pg-url postgresql://… (or scripts/with-postgres)")
-            os.environ["OMNIA_DATABASE_URL"] = args.pg_url
-        else:
-            os.environ.pop("OMNIA_DATABASE_URL", None)
-        os.environ["DJANGO_SETTINGS_MODULE"] = "omnia.settings"
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-        import django
-
-        django.setup()
-        from django.core.management import call_command
+    with fresh_database(args.database, args.pg_url, prefix="omnia-bench-stock-"):
         from django.db import connection, connections
 
-        call_command("migrate", verbosity=0)
         rng = random.Random(args.seed)
         started = time.perf_counter()
         variants, barcodes, locations = load(args.products, args.variants_per_product, rng)
