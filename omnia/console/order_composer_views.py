@@ -44,8 +44,8 @@ from omnia.core.errors import DomainError
 from omnia.core.money import format_money
 from omnia.core.permissions import Section
 from omnia.fulfillment import actions as fulfillment_actions
+from omnia.fulfillment import queries as fulfillment_queries
 from omnia.fulfillment import quotes as fulfillment_quotes
-from omnia.fulfillment.models import DeliveryChoice
 from omnia.inventory import availability as inventory_availability
 from omnia.inventory import queries as inventory_queries
 from omnia.inventory.models import Location
@@ -534,7 +534,7 @@ def summary_text(order: Order, *, language: str = "") -> str:
             address = order.delivery_address or {}
             where = ", ".join(str(address.get(k, "")) for k in ("city", "line1", "apartment") if address.get(k))
             lines.append(gettext("Delivery to: %(address)s") % {"address": where})
-            choice = DeliveryChoice.objects.filter(order=order).select_related("carrier").first()
+            choice = fulfillment_queries.get_choice(order.pk)
             if choice is not None:
                 lines.append(
                     gettext("%(carrier)s, %(price)s, expected %(dates)s")

@@ -22,7 +22,7 @@ from omnia.console.views import section_required
 from omnia.core import permissions
 from omnia.core.errors import DomainError
 from omnia.core.permissions import Section
-from omnia.fulfillment import actions_parcels, queries_parcels
+from omnia.fulfillment import actions_parcels, queries, queries_parcels
 from omnia.fulfillment.models import Parcel
 from omnia.orders.models import Shipment
 
@@ -90,7 +90,7 @@ def _context(shipment: Shipment, **forms_given: Any) -> dict[str, Any]:
         if parcel
         else {}
     )
-    choice = queries_parcels.delivery_choice(order)
+    choice = queries.get_choice(order.pk)
     parcel_initial = (
         {"carrier": choice.carrier.code if choice.carrier else None, "estimated_on": choice.estimated_to}
         if choice is not None

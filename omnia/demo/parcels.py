@@ -14,7 +14,8 @@ from django.db import transaction
 
 from omnia.core import clock
 from omnia.fulfillment import actions_parcels
-from omnia.fulfillment.models import Carrier, DeliveryChoice, Parcel, ParcelEvent
+from omnia.fulfillment import queries as fulfillment_queries
+from omnia.fulfillment.models import Carrier, Parcel, ParcelEvent
 from omnia.orders.models import Order, Shipment
 
 RECENT = 60  # parts of the latest delivery orders that get a parcel
@@ -23,7 +24,7 @@ P = Parcel.Status
 
 def _carrier_for(order: Order, carriers: dict[str, Carrier], index: int) -> Carrier:
     """The order's chosen carrier, else the shop's couriers in the two big cities, else CDEK or Kazpost."""
-    choice = DeliveryChoice.objects.filter(order=order).select_related("carrier").first()
+    choice = fulfillment_queries.get_choice(order.pk)
     if choice is not None and choice.carrier is not None and choice.carrier.is_active:
         return choice.carrier
     city = str((order.delivery_address or {}).get("city", ""))

@@ -42,8 +42,9 @@ from django.db import IntegrityError, transaction
 from omnia.core import clock
 from omnia.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from omnia.core.events import publish_on_commit
+from omnia.fulfillment import queries
 from omnia.fulfillment.events import ParcelDelayed, ParcelStatusChanged
-from omnia.fulfillment.models import Carrier, DeliveryChoice, DeliverySettings, Parcel, ParcelEvent, TrackingRejection
+from omnia.fulfillment.models import Carrier, DeliverySettings, Parcel, ParcelEvent, TrackingRejection
 from omnia.fulfillment.tracking.base import TrackingUpdate
 from omnia.orders import actions_shipments
 from omnia.orders.models import Order, Shipment
@@ -136,10 +137,6 @@ def _recipient_phone(order: Order) -> str:
     return identity.value if identity is not None else ""
 
 
-def _delivery_choice(order: Order) -> DeliveryChoice | None:
-    return DeliveryChoice.objects.filter(order_id=order.pk).select_related("carrier").first()
-
-
 def label_for(order: Order, shipment: Shipment, *, weight_grams: int | None = None) -> dict[str, Any]:
     """What goes on the parcel's label, from the order: sender, recipient, address, pieces, weight, value."""
     address = dict(order.delivery_address or {})
@@ -148,7 +145,7 @@ def label_for(order: Order, shipment: Shipment, *, weight_grams: int | None = No
     lines = list(order.lines.filter(location_id=shipment.location_id).select_related("variant"))
     value = sum((line.line_total for line in lines), Decimal(0))
     location = shipment.location
-    choice = _delivery_choice(order)
+    choice = queries.get_choice(order.pk)
     label: dict[str, Any] = {
         "order": order.number,
         "sender": {"name": location.name, "address": location.address, "city": location.city, "phone": location.phone},
@@ -227,7 +224,7 @@ def check_create_parcel(
         raise ValidationFailed(f"{carrier.name} is switched off.", field="carrier", code="CARRIER_INACTIVE")
     number = _check_tracking(carrier, tracking_number)
     weight = _check_weight(weight_grams)
-    choice = _delivery_choice(order)
+    choice = queries.get_choice(order.pk)
     label = label_for(order, locked, weight_grams=weight)
     now = clock.now()
     try:

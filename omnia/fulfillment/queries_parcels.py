@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 
 from omnia.core import clock
 from omnia.core.errors import NotFound
-from omnia.fulfillment.models import Carrier, DeliveryChoice, Parcel, ParcelEvent, TrackingRejection
+from omnia.fulfillment.models import Carrier, Parcel, ParcelEvent, TrackingRejection
 from omnia.orders.models import Order, Shipment
 
 
@@ -87,11 +87,6 @@ def get_delivery_shipment(shipment_id: int, *, field: str = "shipment_id") -> Sh
     if shipment is None:
         raise ShipmentNotFound(f"No delivery shipment #{shipment_id}.", field=field)
     return shipment
-
-
-def delivery_choice(order: Order) -> DeliveryChoice | None:
-    """The delivery option the order goes with, if one was chosen."""
-    return DeliveryChoice.objects.select_related("carrier").filter(order=order).first()
 
 
 def parcel_of(shipment: Shipment) -> Parcel | None:

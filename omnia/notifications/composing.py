@@ -20,6 +20,7 @@ from omnia.channels.models import MessageTemplate, Provider
 from omnia.channels.sms.segments import segments
 from omnia.core import clock
 from omnia.core.config import SUPPORTED_LANGUAGES
+from omnia.fulfillment import queries as fulfillment_queries
 from omnia.fulfillment.models import DeliveryChoice
 from omnia.notifications import texts, variables
 from omnia.notifications.models import Event, Template
@@ -131,7 +132,7 @@ def build_context(
     if order is None and parcel is not None:
         order = parcel.shipment.order
     if order is not None and wanted & {"order", "parcel", "payment"}:
-        choice = DeliveryChoice.objects.filter(order=order).select_related("location", "carrier").first()
+        choice = fulfillment_queries.get_choice(order.pk)
         context["order"] = _order_section(order, choice)
         if parcel is not None and "parcel" in wanted:
             context["parcel"] = _parcel_section(parcel, choice)
